@@ -1,0 +1,51 @@
+// Every Redis key name used by edge and pool, in one place. Hash tags ({...})
+// keep the keys one Lua script touches in one cluster slot:
+//   {q:<model>}  the model's fair queue: jobs, per-tenant lists, virtual times, leases
+//   {r:<rid>}    one request's response stream, its write lease (fencing) and cancel marker
+//   {t:<tenant>} one tenant's record, keys, quota buckets and usage counters
+//   {reg}        the registry of live pools and the models they serve
+// Request-scoped keys always carry a TTL (REQUEST_TTL_S) so nothing outlives a request for long.
+
+export const PREFIX = "sg";
+
+/** Seconds a request's keys live after their last write. */
+export const REQUEST_TTL_S = 15 * 60;
+
+export const keys = {
+  // ---- fair queue, per model ----
+  /** HASH rid -> Job JSON (waiting and claimed jobs). */
+  jobs: (model: string) => `${PREFIX}:{q:${model}}:jobs`,
+  /** LIST of rids waiting for one tenant (RPUSH to enqueue, LPOP to claim). */
+  tenantQueue: (model: string, tenant: string) => `${PREFIX}:{q:${model}}:tq:${tenant}`,
+  /** ZSET tenant -> virtual start time, holding only tenants with waiting work. */
+  activeTenants: (model: string) => `${PREFIX}:{q:${model}}:active`,
+  /** HASH tenant -> last virtual finish time, and field "@now" = the queue's virtual clock. */
+  virtualTimes: (model: string) => `${PREFIX}:{q:${model}}:vt`,
+  /** ZSET rid -> lease expiry (ms since epoch) for claimed jobs. */
+  leases: (model: string) => `${PREFIX}:{q:${model}}:leases`,
+  /** HASH rid -> owner token "<poolId>:<attempt>" of the current claim. */
+  owners: (model: string) => `${PREFIX}:{q:${model}}:owners`,
+
+  // ---- one request ----
+  /** STREAM of response events (field "e" = ResponseEvent JSON). */
+  out: (rid: string) => `${PREFIX}:{r:${rid}}:out`,
+  /** STRING owner token allowed to append to `out` (fencing against a pool presumed dead). */
+  writeLease: (rid: string) => `${PREFIX}:{r:${rid}}:lease`,
+  /** STRING set when the client went away or asked to stop; value = reason. */
+  cancel: (rid: string) => `${PREFIX}:{r:${rid}}:cancel`,
+
+  // ---- registry ----
+  /** ZSET poolId -> heartbeat expiry (ms). */
+  pools: () => `${PREFIX}:{reg}:pools`,
+  /** STRING PoolInfo JSON with a TTL, one per live pool. */
+  pool: (poolId: string) => `${PREFIX}:{reg}:pool:${poolId}`,
+
+  // ---- tenants and keys ----
+  /** STRING ApiKeyRecord JSON, looked up by the SHA-256 hex of the bearer key. */
+  apiKey: (keyHash: string) => `${PREFIX}:key:${keyHash}`,
+  /** STRING Tenant JSON. */
+  tenant: (tenantId: string) => `${PREFIX}:{t:${tenantId}}:tenant`,
+} as const;
+
+/** Pub/sub channel on which the edge announces cancellations (message = rid); the cancel key is the durable copy. */
+export const CANCEL_CHANNEL = `${PREFIX}:cancel`;

@@ -1,0 +1,83 @@
+// Starts a private redis-server on a free port for a test file, so tests never
+// depend on (or disturb) a machine-wide Redis and can kill/restart their own.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { once } from "node:events";
+import { Redis } from "ioredis";
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, "close");
+  return port;
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** A new client; closed by stop(). */
+  client(): Redis;
+  /** SIGKILL the server (data is lost: no persistence). */
+  kill(): Promise<void>;
+  /** Start it again on the same port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function launch(port: number): Promise<ChildProcess> {
+  const proc = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  proc.on("error", () => {});
+  // Wait until it answers PING (not a sleep: poll the real server).
+  const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  for (let i = 0; i < 200; i++) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      probe.disconnect();
+      return proc;
+    } catch {
+      probe.disconnect();
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  proc.kill("SIGKILL");
+  throw new Error("redis-server did not start");
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  let proc = await launch(port);
+  const clients: Redis[] = [];
+  const kill = async () => {
+    if (proc.exitCode !== null) return;
+    const exited = once(proc, "exit");
+    proc.kill("SIGKILL");
+    await exited;
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client() {
+      const c = new Redis({ port, host: "127.0.0.1" });
+      clients.push(c);
+      return c;
+    },
+    kill,
+    async restart() {
+      await kill();
+      proc = await launch(port);
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await kill();
+    },
+  };
+}
