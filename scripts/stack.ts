@@ -1,0 +1,135 @@
+// Starts the whole system as separate processes: a private redis-server (unless
+// a URL is given), N simulated TokenSpeed workers, the pool manager and the edge.
+// Used by `npm run dev` and by the benchmarks, so both run what production runs.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { Redis } from "ioredis";
+
+export interface StackOptions {
+  redisUrl?: string;
+  simWorkers: number;
+  edgePort: number;
+  /** extra CLI flags for every simulated worker, e.g. ["--decode-ms", "20"] */
+  simArgs?: string[];
+  /** extra environment for the pool process */
+  poolEnv?: Record<string, string>;
+  /** extra environment for the edge process */
+  edgeEnv?: Record<string, string>;
+  /** called with each non-JSON output line of a child */
+  onLine?: (name: string, line: string) => void;
+}
+
+export interface Stack {
+  redisUrl: string;
+  baseUrl: string;
+  workerAddrs: string[];
+  workers: ChildProcess[];
+  pool: ChildProcess;
+  edge: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, "close");
+  return port;
+}
+
+/** Resolves with the first stdout line that is JSON with `ready: true`; rejects if the child exits first. */
+function waitReady(name: string, child: ChildProcess): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      try {
+        const msg = JSON.parse(line);
+        if (msg && msg.ready) resolve(msg);
+      } catch {
+        /* a log line that merely starts with { */
+      }
+    });
+    child.once("exit", (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before it was ready`)));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startRedisServer(children: ChildProcess[]): Promise<string> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  const failed = new Promise<never>((_, reject) =>
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "ENOENT"
+          ? new Error("redis-server is not installed. Install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL.")
+          : e,
+      ),
+    ),
+  );
+  children.push(child);
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: (n) => (n > 200 ? null : 10), maxRetriesPerRequest: null });
+  try {
+    await Promise.race([probe.connect().then(() => probe.ping()), failed]);
+  } finally {
+    probe.disconnect();
+  }
+  return url;
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const children: ChildProcess[] = [];
+  const onLine = opts.onLine ?? (() => {});
+  const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const s of [child.stdout!, child.stderr!]) {
+      createInterface({ input: s }).on("line", (line) => {
+        if (!line.startsWith("{")) onLine(name, line);
+      });
+    }
+    children.push(child);
+    return child;
+  };
+  const stop = async () => {
+    for (const child of [...children].reverse()) await stopChild(child);
+  };
+  try {
+    const redisUrl = opts.redisUrl ?? (await startRedisServer(children));
+    const workerAddrs: string[] = [];
+    const workers: ChildProcess[] = [];
+    const ports = await Promise.all(Array.from({ length: opts.simWorkers }, () => freePort()));
+    await Promise.all(
+      ports.map(async (port, i) => {
+        const child = runTs(`sim${i}`, "pool/sim/main.ts", ["--port", String(port), ...(opts.simArgs ?? [])]);
+        workers[i] = child;
+        await waitReady(`sim${i}`, child);
+        workerAddrs[i] = `127.0.0.1:${port}`;
+      }),
+    );
+    const pool = runTs("pool", "pool/main.ts", [], { REDIS_URL: redisUrl, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
+    await waitReady("pool", pool);
+    const edge = runTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
+    const ready = await waitReady("edge", edge);
+    const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
+    return { redisUrl, baseUrl, workerAddrs, workers, pool, edge, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
