@@ -33,6 +33,8 @@ export const keys = {
   writeLease: (rid: string) => `${PREFIX}:{r:${rid}}:lease`,
   /** STRING set when the client went away or asked to stop; value = reason. */
   cancel: (rid: string) => `${PREFIX}:{r:${rid}}:cancel`,
+  /** STRING edge-only request metadata JSON (owning tenant, model, stream flags), so a resume can be authorized after the Job is acked. */
+  meta: (rid: string) => `${PREFIX}:{r:${rid}}:meta`,
 
   // ---- registry ----
   /** ZSET poolId -> heartbeat expiry (ms). */
@@ -45,7 +47,35 @@ export const keys = {
   apiKey: (keyHash: string) => `${PREFIX}:key:${keyHash}`,
   /** STRING Tenant JSON. */
   tenant: (tenantId: string) => `${PREFIX}:{t:${tenantId}}:tenant`,
+  /** SET of tenant ids (admin listing). */
+  tenantIndex: () => `${PREFIX}:tenants`,
+  /** HASH key_id -> key hash, the tenant's keys (to list and revoke them). */
+  tenantKeys: (tenantId: string) => `${PREFIX}:{t:${tenantId}}:keys`,
+  /**
+   * Quota state of one scope: the tenant itself (keyId null) or one of its keys.
+   * Key scopes share the tenant's hash tag so admit.lua touches one slot.
+   */
+  quota: (tenantId: string, keyId: string | null) => {
+    const base = `${PREFIX}:{t:${tenantId}}:${keyId === null ? "q" : `k:${keyId}:q`}`;
+    return {
+      reqWindow: `${base}:rw`,
+      tokWindow: `${base}:tw`,
+      tokAmounts: `${base}:ta`,
+      concurrency: `${base}:cc`,
+      day: (day: string) => `${base}:d:${day}`,
+    };
+  },
+  /** HASH rid -> reservation JSON, and its ZSET of expiries (tenant scope). */
+  reservations: (tenantId: string) => `${PREFIX}:{t:${tenantId}}:res`,
+  reservationExpiry: (tenantId: string) => `${PREFIX}:{t:${tenantId}}:resx`,
+  /** HASH of the tenant's usage counters for one UTC day (requests, prompt/completion/cached tokens). */
+  usage: (tenantId: string, day: string) => `${PREFIX}:{t:${tenantId}}:u:${day}`,
 } as const;
+
+/** UTC day as yyyy-mm-dd, the unit of daily budgets and usage. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
 
 /** Pub/sub channel on which the edge announces cancellations (message = rid); the cancel key is the durable copy. */
 export const CANCEL_CHANNEL = `${PREFIX}:cancel`;

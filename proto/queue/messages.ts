@@ -1,6 +1,7 @@
 // Messages that cross Redis between edge and pool. Both sides parse them with
 // these zod schemas, so a change here is a change of the contract.
 import { z } from "zod";
+import { LimitsSchema } from "./tenancy.js";
 
 /** Sampling parameters as the edge validated them, already mapped to wire meaning. */
 export const SamplingSchema = z.object({
@@ -113,5 +114,7 @@ export const ApiKeyRecordSchema = z.object({
   expires_at: z.number().nullable().default(null),
   revoked: z.boolean().default(false),
   models: z.array(z.string()).nullable().default(null),
+  /** the key's own limits, applied beside (never instead of) the tenant's */
+  limits: LimitsSchema.default({}),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecordSchema>;

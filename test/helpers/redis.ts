@@ -36,6 +36,7 @@ async function launch(port: number): Promise<ChildProcess> {
   proc.on("error", () => {});
   // Wait until it answers PING (not a sleep: poll the real server).
   const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on("error", () => {});
   for (let i = 0; i < 200; i++) {
     try {
       await probe.connect();
