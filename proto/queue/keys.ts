@@ -33,7 +33,7 @@ export const keys = {
   writeLease: (rid: string) => `${PREFIX}:{r:${rid}}:lease`,
   /** STRING set when the client went away or asked to stop; value = reason. */
   cancel: (rid: string) => `${PREFIX}:{r:${rid}}:cancel`,
-  /** STRING edge-only request metadata JSON (owning tenant, model, stream flags), so a resume can be authorized after the Job is acked. */
+  /** HASH edge-only request metadata (m = JSON: owning tenant, model, stream flags; a = attach count), so a resume can be authorized after the Job is acked. */
   meta: (rid: string) => `${PREFIX}:{r:${rid}}:meta`,
 
   // ---- registry ----
@@ -79,3 +79,9 @@ export function utcDay(ms: number): string {
 
 /** Pub/sub channel on which the edge announces cancellations (message = rid); the cancel key is the durable copy. */
 export const CANCEL_CHANNEL = `${PREFIX}:cancel`;
+
+/**
+ * Pub/sub channel the edge publishes to after an enqueue (message = model), so idle
+ * pools claim at once instead of waiting for their next poll. Optional: pools still poll.
+ */
+export const WAKE_CHANNEL = `${PREFIX}:wake`;

@@ -1,0 +1,64 @@
+// The edge as a Hono app, identical on Node and in workerd: no runtime
+// imports here (no node:*, no @hono/node-server). Everything
+// runtime-specific arrives through EdgeDeps, built by an entry file.
+import { Hono } from "hono";
+import { openAdmission } from "./admission.js";
+import { EdgeConfigSchema, silentLogger } from "./config.js";
+import type { EdgeDeps, EdgeEnv, ResolvedDeps } from "./deps.js";
+import { EdgeError, errorResponse } from "./errors.js";
+import { auth } from "./middleware/auth.js";
+import { connection } from "./middleware/connection.js";
+import { requestId } from "./middleware/request-id.js";
+import { ModelRegistry } from "./models.js";
+import { completionRoutes } from "./routes/completions.js";
+import { modelRoutes } from "./routes/models.js";
+
+export type { EdgeDeps, EdgeEnv, RedisLease, ResolvedDeps } from "./deps.js";
+export type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
+
+/** Fills in EdgeDeps defaults (and validates the config: a bad value throws here, at startup). */
+export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
+  const config = EdgeConfigSchema.parse(deps.config ?? {});
+  const now = deps.now ?? (() => Date.now());
+  return {
+    redis: deps.redis,
+    streams: deps.streams,
+    now,
+    newId: deps.newId ?? (() => crypto.randomUUID().replaceAll("-", "")),
+    waitUntil: deps.waitUntil,
+    config,
+    logger: deps.logger ?? silentLogger,
+    admission: deps.admission ?? openAdmission,
+    models: new ModelRegistry(config.modelCacheMs, now),
+  };
+}
+
+const ROUTES: Record<string, string> = {
+  "/v1/chat/completions": "POST",
+  "/v1/completions": "POST",
+  "/v1/models": "GET",
+};
+
+export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
+  const deps = resolveDeps(input);
+  const app = new Hono<EdgeEnv>();
+
+  app.onError((err, c) => errorResponse(c, err, deps.logger));
+  app.notFound((c) => errorResponse(c, new EdgeError("not_found", `Invalid URL (${c.req.method} ${c.req.path})`), deps.logger));
+
+  app.use("*", requestId(deps));
+  // Wrong method on a known path: 405 before auth, like any router would.
+  app.use("*", async (c, next) => {
+    const allowed = ROUTES[c.req.path] ?? (c.req.path.startsWith("/v1/models/") ? "GET" : undefined);
+    if (allowed && c.req.method !== allowed && !(allowed === "GET" && c.req.method === "HEAD")) {
+      throw new EdgeError("method_not_allowed", `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allowed}.`, {
+        headers: { allow: allowed },
+      });
+    }
+    await next();
+  });
+  app.use("/v1/*", connection(deps), auth(deps));
+  app.route("/v1", modelRoutes(deps));
+  app.route("/v1", completionRoutes(deps));
+  return app;
+}

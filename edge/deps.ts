@@ -1,0 +1,69 @@
+// What the edge app needs from its runtime. Each entry (Node, Workers) builds
+// one real implementation of each capability; the app never imports a
+// runtime module itself.
+import type { Redis } from "ioredis";
+import type { ApiKeyRecord } from "../proto/queue/messages.js";
+import type { Admission } from "./admission.js";
+import type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
+import type { ModelRegistry } from "./models.js";
+import type { ResponseStreamReader } from "./streams/reader.js";
+import type { Tenant } from "./tenants.js";
+
+export interface RedisLease {
+  redis: Redis;
+  /** Node: no-op (shared connection). Workers: closes the per-request connection. */
+  release(): void;
+}
+
+export interface EdgeDeps {
+  /**
+   * A command connection for one request. Node: the process's shared
+   * connection. Workers: a new connection per request (workerd cannot reuse
+   * one across requests), released when the response ends, streams included.
+   */
+  redis(): Promise<RedisLease>;
+  /** How SSE reads a request's response stream (multiplexed on Node, per-request on Workers). */
+  streams: ResponseStreamReader;
+  /** ms since epoch; default Date.now */
+  now?(): number;
+  /** unique id suffix for request ids; default crypto.randomUUID without dashes */
+  newId?(): string;
+  /**
+   * Keeps background work (cancel after a disconnect, settlement) alive after
+   * the response. Default: Hono's c.executionCtx.waitUntil when the runtime
+   * has one (Workers), else the promise simply runs (Node).
+   */
+  waitUntil?(p: Promise<unknown>): void;
+  config?: EdgeConfigInput;
+  logger?: Logger;
+  /** default: openAdmission (admit all) */
+  admission?: Admission;
+}
+
+/** EdgeDeps with every default filled in, as the routes see it. */
+export interface ResolvedDeps {
+  redis(): Promise<RedisLease>;
+  streams: ResponseStreamReader;
+  now(): number;
+  newId(): string;
+  waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  config: EdgeConfig;
+  logger: Logger;
+  admission: Admission;
+  models: ModelRegistry;
+}
+
+/** Typed Hono context: set by middleware, read by handlers. */
+export type EdgeEnv = {
+  Variables: {
+    requestId: string;
+    tenant: Tenant;
+    keyRecord: ApiKeyRecord;
+    /** the request's command connection */
+    conn: Redis;
+    /** gives the connection back; idempotent */
+    releaseConn: () => void;
+    /** set by a handler whose response outlives it (SSE): the stream then releases the connection */
+    streaming: boolean;
+  };
+};

@@ -1,0 +1,109 @@
+// Node entry: parses the environment once (failing loudly on a bad value),
+// builds the Node implementations of EdgeDeps — one shared command
+// connection and one multiplexed stream reader per process — and serves the
+// app with @hono/node-server. Run directly (`npm run edge`) it prints one JSON
+// line {"ready":true,"url":...} on stdout when listening (scripts/stack.ts waits for it).
+import { serve, type ServerType } from "@hono/node-server";
+import { Redis } from "ioredis";
+import { pathToFileURL } from "node:url";
+import { pino } from "pino";
+import { z } from "zod";
+import { createApp } from "./app.js";
+import type { EdgeConfigInput, Logger } from "./config.js";
+import { MultiplexedStreamReader } from "./streams/multiplexed.js";
+
+const EnvSchema = z.object({
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  EDGE_HOST: z.string().min(1).default("0.0.0.0"),
+  EDGE_KEEPALIVE_MS: z.coerce.number().int().positive().optional(),
+  EDGE_QUEUE_DEADLINE_MS: z.coerce.number().int().positive().optional(),
+  EDGE_MODEL_CACHE_MS: z.coerce.number().int().nonnegative().optional(),
+  EDGE_MAX_BODY_BYTES: z.coerce.number().int().positive().optional(),
+  EDGE_MAX_QUEUED: z.coerce.number().int().nonnegative().optional(),
+  EDGE_CANCEL_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface NodeEdgeOptions {
+  redisUrl: string;
+  /** 0 = any free port */
+  port?: number;
+  host?: string;
+  config?: EdgeConfigInput;
+  logger?: Logger;
+}
+
+export interface NodeEdge {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the edge on Node; resolves once it listens. */
+export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
+  const logger = opts.logger ?? pino({ level: "info" });
+  // One command connection for every request of this process (ioredis pipelines them).
+  const redis = new Redis(opts.redisUrl, { connectionName: "sg-edge", lazyConnect: true });
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
+  await redis.connect();
+  const streams = new MultiplexedStreamReader(redis, { logger });
+  const app = createApp({
+    redis: async () => ({ redis, release() {} }),
+    streams,
+    config: opts.config,
+    logger,
+  });
+  const host = opts.host ?? "127.0.0.1";
+  let server!: ServerType;
+  const port = await new Promise<number>((resolve, reject) => {
+    server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info) => resolve(info.port));
+    server.once("error", reject);
+  });
+  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Open SSE streams would keep close() waiting: end them.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await streams.close();
+      redis.disconnect();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    console.error("edge: bad environment:\n" + z.prettifyError(parsed.error));
+    process.exit(2);
+  }
+  const env = parsed.data;
+  const logger = pino({ level: env.LOG_LEVEL });
+  const config: EdgeConfigInput = {
+    keepaliveMs: env.EDGE_KEEPALIVE_MS,
+    queueDeadlineMs: env.EDGE_QUEUE_DEADLINE_MS,
+    modelCacheMs: env.EDGE_MODEL_CACHE_MS,
+    maxBodyBytes: env.EDGE_MAX_BODY_BYTES,
+    defaultMaxQueued: env.EDGE_MAX_QUEUED,
+    cancelGraceMs: env.EDGE_CANCEL_GRACE_MS,
+  };
+  const edge = await startNodeEdge({ redisUrl: env.REDIS_URL, port: env.EDGE_PORT, host: env.EDGE_HOST, config, logger });
+  console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port }));
+  const stop = () => {
+    void edge.close().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(`edge: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

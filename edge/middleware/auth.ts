@@ -1,0 +1,34 @@
+// Bearer-key authentication: the key's SHA-256 names its ApiKeyRecord, which
+// names the tenant. Every way a key can be unusable (missing, unknown,
+// revoked, expired, orphaned) is the same 401, so a caller learns nothing
+// about which keys exist.
+import type { MiddlewareHandler } from "hono";
+import type { EdgeEnv, ResolvedDeps } from "../deps.js";
+import { EdgeError } from "../errors.js";
+import { loadApiKey, loadTenant, sha256Hex } from "../tenants.js";
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    const m = header ? BEARER.exec(header) : null;
+    if (!m) {
+      throw new EdgeError(
+        "invalid_api_key",
+        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+      );
+    }
+    const conn = c.get("conn");
+    const record = await loadApiKey(conn, await sha256Hex(m[1]!));
+    const unusable =
+      record === null || record.revoked || (record.expires_at !== null && record.expires_at <= deps.now());
+    const tenant = unusable ? null : await loadTenant(conn, record.tenant_id);
+    if (unusable || tenant === null) {
+      throw new EdgeError("invalid_api_key", "Incorrect API key provided.");
+    }
+    c.set("keyRecord", record);
+    c.set("tenant", tenant);
+    await next();
+  };
+}

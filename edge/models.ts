@@ -1,0 +1,51 @@
+// The models the edge accepts are exactly those some live pool serves: pools
+// heartbeat into keys.pools() (score = expiry ms) and keys.pool(id). Cached
+// briefly per process/isolate so every completion does not re-read the registry.
+import type { Redis } from "ioredis";
+import { keys } from "../proto/queue/keys.js";
+import { PoolInfoSchema } from "../proto/queue/messages.js";
+
+export interface ServedModel {
+  id: string;
+  /** seconds since epoch: when the oldest pool serving it started */
+  created: number;
+}
+
+export class ModelRegistry {
+  private cache: { at: number; models: ServedModel[] } | null = null;
+
+  constructor(
+    private readonly cacheMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async list(redis: Redis): Promise<ServedModel[]> {
+    const now = this.now();
+    if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.models;
+    const ids = await redis.zrangebyscore(keys.pools(), `(${now}`, "+inf");
+    const models = new Map<string, number>();
+    if (ids.length) {
+      const infos = await redis.mget(...ids.map((id) => keys.pool(id)));
+      for (const raw of infos) {
+        if (raw === null) continue;
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          continue;
+        }
+        const info = PoolInfoSchema.safeParse(json);
+        if (!info.success) continue;
+        const created = Math.floor(info.data.started_at / 1000);
+        for (const m of info.data.models) models.set(m, Math.min(models.get(m) ?? created, created));
+      }
+    }
+    const list = [...models].map(([id, created]) => ({ id, created })).sort((a, b) => a.id.localeCompare(b.id));
+    this.cache = { at: now, models: list };
+    return list;
+  }
+
+  async find(redis: Redis, id: string): Promise<ServedModel | null> {
+    return (await this.list(redis)).find((m) => m.id === id) ?? null;
+  }
+}

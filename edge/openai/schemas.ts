@@ -1,0 +1,90 @@
+// zod schemas of the OpenAI request bodies the edge accepts. Unknown fields
+// are ignored (z.object strips them); a wrong type is a 400 whose `param` is
+// the path of the offending field (e.g. "messages.0.content"), as OpenAI does.
+import { z } from "zod";
+import { EdgeError } from "../errors.js";
+
+const TextPart = z.object({ type: z.string(), text: z.string().optional() }).loose();
+
+const Content = z
+  .union([z.string(), z.array(TextPart)], { error: "expected a string or an array of content parts" })
+  .nullable()
+  .optional();
+
+const Message = z.object({
+  role: z.enum(["system", "user", "assistant", "tool", "developer"]),
+  content: Content,
+  name: z.string().optional(),
+  tool_calls: z.array(z.unknown()).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+const Stop = z
+  .union([z.string(), z.array(z.string()).max(4)], { error: "expected a string or an array of at most 4 strings" })
+  .nullable()
+  .optional();
+
+/** Fields shared by both endpoints. */
+const Common = {
+  model: z.string().min(1),
+  max_tokens: z.number().int().min(1).nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().gt(0).max(1).nullable().optional(),
+  stop: Stop,
+  n: z.number().int().min(1).max(8).nullable().optional(),
+  seed: z.number().int().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().nullable().optional() }).nullable().optional(),
+  user: z.string().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+};
+
+export const ChatCompletionRequestSchema = z.object({
+  ...Common,
+  messages: z.array(Message).min(1),
+  max_completion_tokens: z.number().int().min(1).nullable().optional(),
+  tools: z.array(z.unknown()).nullable().optional(),
+  chat_template_kwargs: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+export const CompletionRequestSchema = z.object({
+  ...Common,
+  prompt: z.union([z.string(), z.array(z.string())], { error: "expected a string (or an array holding one string)" }),
+});
+export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
+
+/** Parses `body` or throws a 400 naming the first offending field. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new EdgeError("invalid_request", "The request body must be a JSON object.");
+  }
+  const res = schema.safeParse(body);
+  if (res.success) return res.data;
+  const issue = res.error.issues[0]!;
+  const param = issue.path.length ? issue.path.map(String).join(".") : null;
+  const what = param ? `Invalid value for '${param}': ` : "Invalid request: ";
+  throw new EdgeError("invalid_request", what + issue.message, { param });
+}
+
+/** Flattens message content to text; image (or any non-text) parts are refused. */
+export function flattenContent(content: ChatCompletionRequest["messages"][number]["content"], param: string): string | null {
+  if (content === undefined || content === null) return null;
+  if (typeof content === "string") return content;
+  let text = "";
+  content.forEach((part, i) => {
+    if (part.type !== "text") {
+      throw new EdgeError(
+        "invalid_request",
+        `Content parts of type '${part.type}' are not supported: this endpoint serves text-only models.`,
+        { param: `${param}.${i}.type` },
+      );
+    }
+    if (typeof part.text !== "string") {
+      throw new EdgeError("invalid_request", "A text content part needs a string 'text'.", { param: `${param}.${i}.text` });
+    }
+    text += part.text;
+  });
+  return text;
+}

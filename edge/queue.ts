@@ -1,0 +1,91 @@
+// The edge's side of the Redis queue contract (proto/queue/README.md): write
+// the request's meta, enqueue the Job, ask where it stands, cancel it.
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { CANCEL_CHANNEL, REQUEST_TTL_S, keys } from "../proto/queue/keys.js";
+import { runScript } from "../proto/queue/lua/index.js";
+import { JobSchema, type Job } from "../proto/queue/messages.js";
+
+/**
+ * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
+ * It outlives the Job (which the pool deletes at ack), so a reconnecting
+ * client can be checked against the owning tenant and its response rebuilt.
+ */
+export const RequestMetaSchema = z.object({
+  tenant_id: z.string(),
+  model: z.string(),
+  kind: z.enum(["chat", "completion"]),
+  stream: z.boolean(),
+  include_usage: z.boolean(),
+  n: z.number().int().positive(),
+  /** seconds since epoch, the `created` of every object of this response */
+  created: z.number().int(),
+  deadline_at: z.number(),
+});
+export type RequestMeta = z.infer<typeof RequestMetaSchema>;
+
+// keys.meta(rid) is a HASH: "m" = RequestMeta JSON, "a" = how many times a
+// client attached to the response (1 for the original request, +1 per resume).
+// The attach counter lets an edge that saw a disconnect skip its delayed
+// cancel when the client already came back (possibly to another edge process).
+
+export async function writeMeta(redis: Redis, rid: string, meta: RequestMeta): Promise<void> {
+  await redis.multi().hset(keys.meta(rid), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(rid), REQUEST_TTL_S).exec();
+}
+
+export async function deleteMeta(redis: Redis, rid: string): Promise<void> {
+  await redis.del(keys.meta(rid));
+}
+
+export async function readMeta(redis: Redis, rid: string): Promise<RequestMeta | null> {
+  const raw = await redis.hget(keys.meta(rid), "m");
+  if (raw === null) return null;
+  try {
+    const res = RequestMetaSchema.safeParse(JSON.parse(raw));
+    return res.success ? res.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Records one more client attached to the response; returns the new attach count. */
+export async function attachCount(redis: Redis, rid: string, increment: boolean): Promise<number> {
+  if (increment) return Number(await redis.hincrby(keys.meta(rid), "a", 1));
+  return Number((await redis.hget(keys.meta(rid), "a")) ?? 0);
+}
+
+/** Keeps meta alive as long as the response stream (which lives REQUEST_TTL_S after its last write). */
+export async function touchMeta(redis: Redis, rid: string): Promise<void> {
+  await redis.expire(keys.meta(rid), REQUEST_TTL_S);
+}
+
+/** Runs enqueue.lua. Returns the position in the tenant's queue (1 = next), or null when the tenant's queue is full. */
+export async function enqueueJob(redis: Redis, job: Job, maxQueued: number): Promise<number | null> {
+  const body = JSON.stringify(JobSchema.parse(job));
+  const pos = Number(
+    await runScript(
+      redis,
+      "enqueue",
+      [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
+      [job.id, body, job.tenant_id, maxQueued],
+    ),
+  );
+  return pos < 0 ? null : pos;
+}
+
+/** 1-based position of a still-waiting request in its tenant's queue, or null once claimed (or gone). */
+export async function queuePosition(redis: Redis, model: string, tenantId: string, rid: string): Promise<number | null> {
+  const idx = await redis.lpos(keys.tenantQueue(model, tenantId), rid);
+  return idx === null ? null : idx + 1;
+}
+
+/** True while a pool holds a lease on the request (it has started, so the queue deadline no longer applies). */
+export async function isClaimed(redis: Redis, model: string, rid: string): Promise<boolean> {
+  return (await redis.hexists(keys.owners(model), rid)) === 1;
+}
+
+/** Marks the request cancelled (durable key, for a pool that claims it later) and tells pools now (pub/sub). */
+export async function cancelRequest(redis: Redis, rid: string, reason: string): Promise<void> {
+  await redis.set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S);
+  await redis.publish(CANCEL_CHANNEL, rid);
+}

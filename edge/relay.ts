@@ -1,0 +1,248 @@
+// Relays a request's response stream (keys.out(rid)) to the client: as SSE
+// chunks for stream:true, or as one JSON object once the terminal event is in.
+// The Redis Stream is the durable log, so the same code serves the original
+// request and a resume (Last-Event-ID) from any entry id.
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { keys } from "../proto/queue/keys.js";
+import type { Usage } from "../proto/queue/messages.js";
+import type { AdmissionRequest } from "./admission.js";
+import type { EdgeEnv, ResolvedDeps } from "./deps.js";
+import { EdgeError, UpstreamError, type OpenAIErrorBody } from "./errors.js";
+import { ChunkBuilder, ResponseAccumulator } from "./openai/format.js";
+import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
+import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
+import type { Redis } from "ioredis";
+
+export interface RelayTarget {
+  rid: string;
+  meta: RequestMeta;
+  /** stream entry id to start after ("0" = from the start) */
+  afterId: string;
+  /** queue position from enqueue (original streaming request only) */
+  position: number | null;
+  /** this client's attach number (meta "a"); a later attach suppresses our delayed cancel */
+  attach: number;
+  /** present for the original request: settle admission at the end */
+  admission: AdmissionRequest | null;
+}
+
+type RelayItem =
+  | { kind: "entries"; entries: StreamEntry[] }
+  | { kind: "idle"; position: number | null }
+  | { kind: "timeout" }
+  /** resume after the terminal entry: nothing more will come */
+  | { kind: "ended" };
+
+function isTerminal(e: StreamEntry): boolean {
+  return e.event.type !== "chunk";
+}
+
+/**
+ * Yields stream entries as they arrive, an `idle` item every keepalive
+ * interval without any, and `timeout` if nothing arrived by the Job's deadline
+ * and no pool claimed it. Ends after a terminal entry or when `signal` aborts.
+ */
+async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, signal: AbortSignal): AsyncGenerator<RelayItem> {
+  const key = keys.out(t.rid);
+  const fromStart = compareIds(t.afterId, "0") === 0;
+  if (!fromStart) {
+    // Resuming: if the terminal entry is at or before afterId, say so now
+    // instead of waiting for entries that will never come.
+    const last = (await conn.xrevrange(key, "+", "-", "COUNT", 1)) as RawEntry[];
+    if (last.length && compareIds(last[0]![0], t.afterId) <= 0 && isTerminal(decodeEntry(last[0]!))) {
+      yield { kind: "ended" };
+      return;
+    }
+  }
+  // Any output seen (or already sent before a resume) means a pool started it.
+  let seen = !fromStart;
+  let deadlineApplies = true;
+  const sub = deps.streams.open(conn, key, t.afterId);
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      let wait = deps.config.keepaliveMs;
+      if (!seen && deadlineApplies) wait = Math.min(wait, Math.max(1, t.meta.deadline_at - deps.now()));
+      const entries = await sub.next(wait, signal);
+      if (entries.length) {
+        seen = true;
+        const end = entries.findIndex(isTerminal);
+        yield { kind: "entries", entries: end < 0 ? entries : entries.slice(0, end + 1) };
+        if (end >= 0) return;
+        continue;
+      }
+      if (signal.aborted) return;
+      if (!seen && deadlineApplies && deps.now() >= t.meta.deadline_at) {
+        // A claimed job has started (prefill of a long prompt may take a while
+        // before the first token): keep waiting. Otherwise it missed its deadline.
+        if (await isClaimed(conn, t.meta.model, t.rid)) deadlineApplies = false;
+        else {
+          yield { kind: "timeout" };
+          return;
+        }
+      }
+      const position = seen ? null : await queuePosition(conn, t.meta.model, t.meta.tenant_id, t.rid);
+      yield { kind: "idle", position };
+    }
+  } finally {
+    sub.close();
+  }
+}
+
+function runInBackground(c: Context<EdgeEnv>, deps: ResolvedDeps, p: Promise<unknown>): void {
+  const guarded = p.catch((err) => deps.logger.error({ err: (err as Error).message }, "background task failed"));
+  if (deps.waitUntil) return deps.waitUntil(guarded);
+  try {
+    c.executionCtx.waitUntil(guarded); // Workers
+  } catch {
+    /* Node: no execution context; the promise runs on its own */
+  }
+}
+
+/**
+ * Cancels a request the client left before its end. With cancelGraceMs > 0 it
+ * waits first and skips the cancel if another client attached meanwhile
+ * (a resume, possibly on another edge process).
+ */
+function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, reason: string): void {
+  const started = deps.now();
+  runInBackground(
+    c,
+    deps,
+    (async () => {
+      const grace = deps.config.cancelGraceMs;
+      if (grace > 0) await new Promise((r) => setTimeout(r, grace));
+      const lease = await deps.redis();
+      try {
+        if (grace > 0 && (await attachCount(lease.redis, t.rid, false)) !== t.attach) return;
+        await cancelRequest(lease.redis, t.rid, reason);
+        deps.logger.info({ requestId: t.rid, reason, ms: deps.now() - started }, "request cancelled");
+      } finally {
+        lease.release();
+      }
+    })(),
+  );
+}
+
+function settle(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, usage: Usage | null): void {
+  if (!t.admission) return;
+  const req = t.admission;
+  runInBackground(
+    c,
+    deps,
+    (async () => {
+      const lease = await deps.redis();
+      try {
+        await deps.admission.settle(lease.redis, req, usage);
+      } finally {
+        lease.release();
+      }
+    })(),
+  );
+}
+
+function queueTimeout(deps: ResolvedDeps): EdgeError {
+  return new EdgeError("queue_timeout", "The request waited too long in the queue; the service is overloaded. Please retry.", {
+    retryAfterS: deps.config.retryAfterS,
+  });
+}
+
+/** stream:true — SSE chunks; keepalive comments while waiting; [DONE] at the end. */
+export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Response {
+  c.set("streaming", true);
+  const conn = c.get("conn");
+  const release = c.get("releaseConn");
+  const builder = new ChunkBuilder(t.rid, t.meta, compareIds(t.afterId, "0") !== 0);
+  return streamSSE(c, async (stream) => {
+    const gone = new AbortController();
+    stream.onAbort(() => gone.abort());
+    c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
+    let finished = false;
+    const writeError = (body: OpenAIErrorBody, id?: string) => stream.writeSSE({ data: JSON.stringify(body), id });
+    try {
+      if (t.position !== null) await stream.write(`: queued position=${t.position}\n\n`);
+      for await (const item of follow(deps, conn, t, gone.signal)) {
+        if (item.kind === "idle") {
+          await stream.write(": keepalive\n\n" + (item.position !== null ? `: queued position=${item.position}\n\n` : ""));
+        } else if (item.kind === "ended") {
+          finished = true;
+          await stream.writeSSE({ data: "[DONE]" });
+        } else if (item.kind === "timeout") {
+          finished = true;
+          cancelLater(c, deps, t, "queue_timeout");
+          settle(c, deps, t, null);
+          await writeError(queueTimeout(deps).body());
+        } else {
+          for (const e of item.entries) {
+            const ev = e.event;
+            if (ev.type === "chunk") {
+              const chunk = builder.fromChunk(ev);
+              if (chunk) await stream.writeSSE({ id: e.id, data: JSON.stringify(chunk) });
+            } else if (ev.type === "done") {
+              finished = true;
+              const closing = builder.closing();
+              if (closing) await stream.writeSSE({ id: e.id, data: JSON.stringify(closing) });
+              if (t.meta.include_usage) await stream.writeSSE({ id: e.id, data: JSON.stringify(builder.usage(ev.usage)) });
+              await stream.writeSSE({ data: "[DONE]" });
+              settle(c, deps, t, ev.usage);
+              runInBackground(c, deps, touchMeta(conn, t.rid));
+            } else {
+              finished = true;
+              await writeError(new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message).body(), e.id);
+              settle(c, deps, t, null);
+            }
+          }
+        }
+      }
+    } catch (err) {
+      deps.logger.error({ err: (err as Error).message, requestId: t.rid }, "stream relay failed");
+      if (!gone.signal.aborted) {
+        await writeError({ error: { message: "Internal server error", type: "server_error", param: null, code: "internal_error" } });
+      }
+    } finally {
+      if (!finished) {
+        cancelLater(c, deps, t, gone.signal.aborted ? "client_disconnected" : "edge_error");
+        if (!gone.signal.aborted) settle(c, deps, t, null);
+      }
+      release();
+    }
+  });
+}
+
+/** stream:false — one chat.completion / text_completion object once the request is done. */
+export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Promise<Response> {
+  const conn = c.get("conn");
+  const acc = new ResponseAccumulator(t.rid, t.meta);
+  const signal = c.req.raw.signal ?? new AbortController().signal;
+  let finished = false;
+  try {
+    for await (const item of follow(deps, conn, { ...t, afterId: "0" }, signal)) {
+      if (item.kind === "idle" || item.kind === "ended") continue;
+      if (item.kind === "timeout") {
+        finished = true;
+        cancelLater(c, deps, t, "queue_timeout");
+        settle(c, deps, t, null);
+        throw queueTimeout(deps);
+      }
+      for (const e of item.entries) {
+        const ev = e.event;
+        if (ev.type === "chunk") acc.add(ev);
+        else if (ev.type === "done") {
+          finished = true;
+          settle(c, deps, t, ev.usage);
+          runInBackground(c, deps, touchMeta(conn, t.rid));
+          return c.json(acc.build(ev.usage));
+        } else {
+          finished = true;
+          settle(c, deps, t, null);
+          throw new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message);
+        }
+      }
+    }
+    // The client went away before the end; nobody reads this response.
+    return c.body(null, 499 as 400);
+  } finally {
+    if (!finished) cancelLater(c, deps, t, signal.aborted ? "client_disconnected" : "edge_error");
+  }
+}

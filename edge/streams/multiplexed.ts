@@ -1,0 +1,212 @@
+// The Node reader: one blocking XREAD per process over every open response
+// stream, on a dedicated connection, fanned out to the SSE streams waiting on
+// them. Hundreds of open streams cost one extra Redis connection.
+//
+// The XREAD names the streams open when it started. When a new stream opens,
+// the loop must re-issue it with the new key: the command connection sends
+// `CLIENT UNBLOCK <reader id>`, which ends the XREAD early (as a timeout), and
+// the loop rebuilds its key list. If the UNBLOCK reaches Redis before the
+// XREAD has blocked, it answers 0 and we retry shortly, so a registration is
+// never left waiting for the block timeout.
+//
+// Nothing here imports Node APIs; it is "Node's" only because workerd cannot
+// keep a connection across requests.
+import type { Redis } from "ioredis";
+import type { Logger } from "../config.js";
+import { compareIds, decodeEntry, type RawEntry, type ResponseStreamReader, type ResponseSubscription, type StreamEntry } from "./reader.js";
+
+class Sub implements ResponseSubscription {
+  buffer: StreamEntry[] = [];
+  waiter: (() => void) | null = null;
+  closed = false;
+
+  constructor(
+    readonly key: string,
+    /** id of the last entry delivered into `buffer` */
+    public cursor: string,
+    private readonly onClose: (s: Sub) => void,
+  ) {}
+
+  push(entries: StreamEntry[]): void {
+    for (const e of entries) {
+      if (compareIds(e.id, this.cursor) <= 0) continue;
+      this.buffer.push(e);
+      this.cursor = e.id;
+    }
+    if (this.buffer.length && this.waiter) this.waiter();
+  }
+
+  next(timeoutMs: number, signal?: AbortSignal): Promise<StreamEntry[]> {
+    if (this.buffer.length || this.closed || signal?.aborted) return Promise.resolve(this.buffer.splice(0));
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.waiter = null;
+        resolve(this.buffer.splice(0));
+      };
+      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      signal?.addEventListener("abort", done, { once: true });
+      this.waiter = done;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiter?.();
+    this.onClose(this);
+  }
+}
+
+export interface MultiplexedReaderOptions {
+  /** Upper bound of one XREAD BLOCK (ms); registrations interrupt it anyway. */
+  blockMs?: number;
+  /** Entries read per stream per XREAD. */
+  count?: number;
+  logger?: Logger;
+}
+
+export class MultiplexedStreamReader implements ResponseStreamReader {
+  private readonly blocker: Redis;
+  private readonly subs = new Map<string, Set<Sub>>();
+  private readonly blockMs: number;
+  private readonly count: number;
+  private readonly logger: Logger | undefined;
+  private blockerId: number | null = null;
+  private needId = true;
+  /** an XREAD is in flight */
+  private reading = false;
+  /** the set of subscriptions changed since the in-flight XREAD was built */
+  private dirty = false;
+  private unblocking = false;
+  private wakeLoop: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+
+  /** `command` is the shared command connection (sends CLIENT UNBLOCK); the reader makes its own blocking one. */
+  constructor(
+    private readonly command: Redis,
+    opts: MultiplexedReaderOptions = {},
+  ) {
+    this.blockMs = opts.blockMs ?? 5_000;
+    this.count = opts.count ?? 256;
+    this.logger = opts.logger;
+    this.blocker = command.duplicate({ connectionName: "sg-edge-xread", lazyConnect: true });
+    // A reconnect gives the blocking connection a new client id.
+    this.blocker.on("ready", () => (this.needId = true));
+    this.blocker.on("error", (err: Error) => this.logger?.warn({ err: err.message }, "stream reader connection error"));
+  }
+
+  /** Number of open subscriptions (for metrics and tests). */
+  get size(): number {
+    let n = 0;
+    for (const s of this.subs.values()) n += s.size;
+    return n;
+  }
+
+  open(_conn: Redis, key: string, afterId: string): ResponseSubscription {
+    if (this.stopped) throw new Error("stream reader is closed");
+    const sub = new Sub(key, afterId, (s) => this.remove(s));
+    let set = this.subs.get(key);
+    if (!set) this.subs.set(key, (set = new Set()));
+    set.add(sub);
+    this.dirty = true;
+    if (!this.loop) this.loop = this.run();
+    if (this.wakeLoop) this.wakeLoop();
+    else if (this.reading) void this.unblock();
+    return sub;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const set of this.subs.values()) for (const s of set) s.close();
+    this.wakeLoop?.();
+    if (this.reading && this.blockerId !== null) await this.command.client("UNBLOCK", this.blockerId).catch(() => 0);
+    this.blocker.disconnect();
+    await this.loop?.catch(() => {});
+  }
+
+  private remove(sub: Sub): void {
+    const set = this.subs.get(sub.key);
+    if (!set) return;
+    set.delete(sub);
+    if (set.size === 0) this.subs.delete(sub.key);
+    // No unblock needed: a stream nobody reads just drops out of the next XREAD.
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.subs.size === 0) {
+        await new Promise<void>((r) => (this.wakeLoop = r));
+        this.wakeLoop = null;
+        continue;
+      }
+      try {
+        if (this.needId) {
+          if (this.blocker.status === "wait") await this.blocker.connect();
+          this.blockerId = Number(await this.blocker.client("ID"));
+          this.needId = false;
+        }
+        // Build the key list and start the XREAD in the same tick, so any
+        // registration after this point sees reading = true and unblocks it.
+        const streamKeys: string[] = [];
+        const ids: string[] = [];
+        for (const [key, set] of this.subs) {
+          let min: string | null = null;
+          for (const s of set) if (min === null || compareIds(s.cursor, min) < 0) min = s.cursor;
+          streamKeys.push(key);
+          ids.push(min ?? "$");
+        }
+        this.dirty = false;
+        this.reading = true;
+        let res: [string, RawEntry[]][] | null;
+        try {
+          res = (await this.blocker.xread("COUNT", this.count, "BLOCK", this.blockMs, "STREAMS", ...streamKeys, ...ids)) as
+            | [string, RawEntry[]][]
+            | null;
+        } finally {
+          this.reading = false;
+        }
+        if (res) this.dispatch(res);
+      } catch (err) {
+        if (this.stopped) break;
+        this.logger?.warn({ err: (err as Error).message }, "stream reader XREAD failed; retrying");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private dispatch(res: [string, RawEntry[]][]): void {
+    for (const [key, raw] of res) {
+      const set = this.subs.get(key);
+      if (!set || raw.length === 0) continue;
+      const entries = raw.map(decodeEntry);
+      for (const s of set) s.push(entries);
+    }
+  }
+
+  /** Interrupts the in-flight XREAD so it is re-issued with the new key set. */
+  private async unblock(): Promise<void> {
+    if (this.unblocking) return;
+    this.unblocking = true;
+    try {
+      // Bounded: after a reconnect the id may be stale until the next loop
+      // turn, and then the block timeout is the fallback.
+      for (let tries = 0; tries < 500 && this.reading && this.dirty && !this.stopped; tries++) {
+        if (this.blockerId === null) break;
+        const n = Number(await this.command.client("UNBLOCK", this.blockerId));
+        if (n === 1) {
+          // Wait for the loop to rebuild before deciding whether to unblock again.
+          await new Promise((r) => setTimeout(r, 0));
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    } catch (err) {
+      this.logger?.warn({ err: (err as Error).message }, "CLIENT UNBLOCK failed");
+    } finally {
+      this.unblocking = false;
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// How the SSE relay reads a request's response stream (keys.out(rid)). Two
+// implementations, picked at the entry:
+//  - multiplexed (Node): one blocking XREAD per process over every open
+//    stream, fanned out to subscribers, so 500 open SSE streams cost one
+//    extra Redis connection, not 500;
+//  - per-request (Workers): XREAD BLOCK on the request's own connection,
+//    because workerd cannot share a connection across requests anyway.
+// Either way the Redis Stream is the durable log: a subscription starts after
+// any entry id, which is what Last-Event-ID resume needs.
+import type { Redis } from "ioredis";
+import { ResponseEventSchema, type ResponseEvent } from "../../proto/queue/messages.js";
+
+export interface StreamEntry {
+  /** Redis stream entry id ("<ms>-<seq>"), used as the SSE event id. */
+  id: string;
+  event: ResponseEvent;
+}
+
+export interface ResponseSubscription {
+  /**
+   * Resolves with the entries that arrived after the last ones returned (in
+   * order), or with [] once `timeoutMs` passed or `signal` aborted first.
+   */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<StreamEntry[]>;
+  close(): void;
+}
+
+export interface ResponseStreamReader {
+  /**
+   * Subscribes to stream `key` from after entry `afterId` ("0" = from the start).
+   * `conn` is the request's connection (used by the per-request reader only).
+   */
+  open(conn: Redis, key: string, afterId: string): ResponseSubscription;
+  /** Stops background work (the multiplexed reader's loop and connection). */
+  close?(): Promise<void>;
+}
+
+/** Raw XREAD/XRANGE entry: [id, [field, value, ...]]. */
+export type RawEntry = [string, string[]];
+
+/** Decodes one raw entry; an unreadable entry becomes an `error` event rather than a crash. */
+export function decodeEntry(raw: RawEntry): StreamEntry {
+  const [id, fields] = raw;
+  let value: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "e") value = fields[i + 1];
+  let parsed: unknown;
+  try {
+    parsed = value === undefined ? undefined : JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const res = ResponseEventSchema.safeParse(parsed);
+  if (res.success) return { id, event: res.data };
+  return {
+    id,
+    event: {
+      type: "error",
+      error: { status: 502, type: "server_error", code: "bad_upstream_event", message: "The pool wrote an unreadable response event." },
+    },
+  };
+}
+
+/** Compares two stream ids ("ms-seq"); "0" counts as "0-0". */
+export function compareIds(a: string, b: string): number {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const d = BigInt(am!) - BigInt(bm!);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+/** True for a syntactically valid stream id we can XREAD after. */
+export function isStreamId(s: string): boolean {
+  return /^\d{1,20}(-\d{1,20})?$/.test(s);
+}

@@ -1,0 +1,20 @@
+-- append: add response events to a request's stream, fenced by its write lease. README step 3.
+--
+-- KEYS[1] out(rid)         STREAM of ResponseEvent entries (field "e")
+-- KEYS[2] writeLease(rid)  STRING owner token allowed to write
+-- ARGV[1] owner token of the caller
+-- ARGV[2] leaseMs: the write lease's TTL is refreshed to this on every call
+-- ARGV[3] TTL in seconds for out(rid) after this write (REQUEST_TTL_S)
+-- ARGV[4..] ResponseEvent JSON, one stream entry each (none = only refresh the lease)
+--
+-- Returns the array of new entry ids (empty when no events were given), or the integer 0
+-- when the caller no longer holds the lease (missing or another owner): a pool presumed
+-- dead must not write after another pool took the request over.
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local ids = {}
+for i = 4, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'e', ARGV[i])
+end
+if #ids > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return ids

@@ -1,0 +1,27 @@
+-- enqueue: queue one request for a model, fairly per tenant (edge, slot {q:<model>}).
+-- KEYS[1] jobs           HASH rid -> Job JSON
+-- KEYS[2] tenantQueue    LIST of the tenant's waiting rids
+-- KEYS[3] activeTenants  ZSET tenant -> virtual start time (tenants with waiting work)
+-- KEYS[4] virtualTimes   HASH tenant -> last virtual finish time, "@now" -> queue clock
+-- ARGV[1] rid
+-- ARGV[2] Job JSON
+-- ARGV[3] tenant id
+-- ARGV[4] max queued requests for this tenant (0 = unlimited)
+-- Returns the request's position in the tenant's list (1 = next), or -1 when
+-- the tenant's list is at its cap (nothing written: the edge answers 429).
+local max = tonumber(ARGV[4]) or 0
+if max > 0 and redis.call('LLEN', KEYS[2]) >= max then
+  return -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local len = redis.call('RPUSH', KEYS[2], ARGV[1])
+-- An idle tenant re-enters at max(its last finish, the queue clock): it cannot
+-- bank credit while idle, and it is not punished for having been busy long ago.
+if redis.call('ZSCORE', KEYS[3], ARGV[3]) == false then
+  local last = tonumber(redis.call('HGET', KEYS[4], ARGV[3])) or 0
+  local now = tonumber(redis.call('HGET', KEYS[4], '@now')) or 0
+  local start = last
+  if now > start then start = now end
+  redis.call('ZADD', KEYS[3], start, ARGV[3])
+end
+return len
