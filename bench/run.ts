@@ -26,7 +26,7 @@ async function main() {
   const stack = await startStack({
     simWorkers: Number(args.workers),
     edgePort: await freePort(),
-    simArgs: ["--decode-ms", String(args["decode-ms"])],
+    simArgs: ["--decode-ms-per-token", String(args["decode-ms"])],
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
   });
   const apiKey = `sk-bench-${randomBytes(12).toString("hex")}`;

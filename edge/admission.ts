@@ -1,10 +1,10 @@
-// Admission decides whether a request may be queued at all (per-tenant quotas,
-// token buckets) and settles the reservation once the real usage is known.
-// Quotas arrive with a later issue; until then every request is admitted. The
-// interface is what the routes depend on, so that work only swaps the
-// implementation passed in EdgeDeps.
+// Admission decides whether a request may be queued at all (per-tenant and
+// per-key quotas) and returns the x-ratelimit-* headers for the response.
+// Settlement to the real usage is the pool's job (it always sees a request's
+// end, even when the client is gone); the edge only releases a reservation
+// for a request that never reached the queue.
 import type { Redis } from "ioredis";
-import type { ApiKeyRecord, Usage } from "../proto/queue/messages.js";
+import type { ApiKeyRecord } from "../proto/queue/messages.js";
 import type { Tenant } from "./tenants.js";
 
 export interface AdmissionRequest {
@@ -23,9 +23,13 @@ export type AdmissionDecision =
       ok: true;
       /** x-ratelimit-* headers to send on the response (streams included). */
       headers: Record<string, string>;
+      /** whether the key's own quota scope was charged (the pool settles it too) */
+      keyScoped: boolean;
     }
   | {
       ok: false;
+      /** rate_limit_exceeded (429) or insufficient_quota (429, daily budget spent) */
+      code: "rate_limit_exceeded" | "insufficient_quota";
       /** Seconds until the client may retry (Retry-After). */
       retryAfterS: number;
       message: string;
@@ -33,20 +37,16 @@ export type AdmissionDecision =
     };
 
 export interface Admission {
-  /** Called once before enqueueing; a refusal becomes a 429 rate_limit_exceeded. */
+  /** Called once before enqueueing. */
   admit(redis: Redis, req: AdmissionRequest): Promise<AdmissionDecision>;
-  /**
-   * Called once when the request is finished as far as the edge can tell:
-   * with the usage of a `done` event, or null (error, cancel, queue timeout,
-   * refused enqueue) so the reservation can be released.
-   */
-  settle(redis: Redis, req: AdmissionRequest, usage: Usage | null): Promise<void>;
+  /** Gives back the reservation of an admitted request that could not be queued. */
+  release(redis: Redis, req: AdmissionRequest, keyScoped: boolean): Promise<void>;
 }
 
-/** Admits everything and settles nothing. */
+/** Admits everything (no quotas: tests of other parts, and deployments without tenants' limits). */
 export const openAdmission: Admission = {
   async admit() {
-    return { ok: true, headers: {} };
+    return { ok: true, headers: {}, keyScoped: false };
   },
-  async settle() {},
+  async release() {},
 };

@@ -12,6 +12,7 @@ import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
 import { modelRoutes } from "./routes/models.js";
+import { adminRoutes } from "./admin/routes.js";
 
 export type { EdgeDeps, EdgeEnv, RedisLease, ResolvedDeps } from "./deps.js";
 export type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
@@ -57,6 +58,21 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
     }
     await next();
   });
+  app.route(
+    "/admin/v1",
+    adminRoutes({
+      adminToken: deps.config.adminToken,
+      now: deps.now,
+      async withRedis(fn) {
+        const lease = await deps.redis();
+        try {
+          return await fn(lease.redis);
+        } finally {
+          lease.release();
+        }
+      },
+    }),
+  );
   app.use("/v1/*", connection(deps), auth(deps));
   app.route("/v1", modelRoutes(deps));
   app.route("/v1", completionRoutes(deps));

@@ -22,6 +22,8 @@ export const EdgeConfigSchema = z.object({
    * cancel at once (frees the GPU soonest; a resume then sees the "cancelled" end).
    */
   cancelGraceMs: z.number().int().nonnegative().default(0),
+  /** Bearer token of the admin API (/admin/v1); unset = the admin API answers 404. */
+  adminToken: z.string().min(16).optional(),
   /** Retry-After (s) on 503 queue timeouts and 429 queue_full. */
   retryAfterS: z.number().int().positive().default(2),
 });

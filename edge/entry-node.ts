@@ -11,6 +11,8 @@ import { z } from "zod";
 import { createApp } from "./app.js";
 import type { EdgeConfigInput, Logger } from "./config.js";
 import { MultiplexedStreamReader } from "./streams/multiplexed.js";
+import { openAdmission, type Admission } from "./admission.js";
+import { quotaAdmission } from "./quota-admission.js";
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
@@ -22,6 +24,9 @@ const EnvSchema = z.object({
   EDGE_MAX_BODY_BYTES: z.coerce.number().int().positive().optional(),
   EDGE_MAX_QUEUED: z.coerce.number().int().nonnegative().optional(),
   EDGE_CANCEL_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+  ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  /** "off" runs without quota admission (benchmark baseline) */
+  EDGE_QUOTAS: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -32,6 +37,8 @@ export interface NodeEdgeOptions {
   host?: string;
   config?: EdgeConfigInput;
   logger?: Logger;
+  /** default: quota admission (tenant and key limits enforced) */
+  admission?: Admission;
 }
 
 export interface NodeEdge {
@@ -53,6 +60,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     streams,
     config: opts.config,
     logger,
+    admission: opts.admission ?? quotaAdmission(),
   });
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
@@ -91,8 +99,16 @@ async function main(): Promise<void> {
     maxBodyBytes: env.EDGE_MAX_BODY_BYTES,
     defaultMaxQueued: env.EDGE_MAX_QUEUED,
     cancelGraceMs: env.EDGE_CANCEL_GRACE_MS,
+    adminToken: env.ADMIN_TOKEN,
   };
-  const edge = await startNodeEdge({ redisUrl: env.REDIS_URL, port: env.EDGE_PORT, host: env.EDGE_HOST, config, logger });
+  const edge = await startNodeEdge({
+    redisUrl: env.REDIS_URL,
+    port: env.EDGE_PORT,
+    host: env.EDGE_HOST,
+    config,
+    logger,
+    admission: env.EDGE_QUOTAS === "on" ? quotaAdmission() : openAdmission,
+  });
   console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port }));
   const stop = () => {
     void edge.close().finally(() => process.exit(0));

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, type: "invalid_request_error" },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   queue_full: { status: 429, type: "rate_limit_error" },
+  insufficient_quota: { status: 429, type: "insufficient_quota" },
   service_unavailable: { status: 503, type: "server_error" },
   queue_timeout: { status: 503, type: "server_error" },
   internal_error: { status: 500, type: "server_error" },

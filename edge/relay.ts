@@ -6,7 +6,6 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { keys } from "../proto/queue/keys.js";
 import type { Usage } from "../proto/queue/messages.js";
-import type { AdmissionRequest } from "./admission.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, type OpenAIErrorBody } from "./errors.js";
 import { ChunkBuilder, ResponseAccumulator } from "./openai/format.js";
@@ -23,8 +22,6 @@ export interface RelayTarget {
   position: number | null;
   /** this client's attach number (meta "a"); a later attach suppresses our delayed cancel */
   attach: number;
-  /** present for the original request: settle admission at the end */
-  admission: AdmissionRequest | null;
 }
 
 type RelayItem =
@@ -125,23 +122,6 @@ function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, re
   );
 }
 
-function settle(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, usage: Usage | null): void {
-  if (!t.admission) return;
-  const req = t.admission;
-  runInBackground(
-    c,
-    deps,
-    (async () => {
-      const lease = await deps.redis();
-      try {
-        await deps.admission.settle(lease.redis, req, usage);
-      } finally {
-        lease.release();
-      }
-    })(),
-  );
-}
-
 function queueTimeout(deps: ResolvedDeps): EdgeError {
   return new EdgeError("queue_timeout", "The request waited too long in the queue; the service is overloaded. Please retry.", {
     retryAfterS: deps.config.retryAfterS,
@@ -171,7 +151,6 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
         } else if (item.kind === "timeout") {
           finished = true;
           cancelLater(c, deps, t, "queue_timeout");
-          settle(c, deps, t, null);
           await writeError(queueTimeout(deps).body());
         } else {
           for (const e of item.entries) {
@@ -185,12 +164,10 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
               if (closing) await stream.writeSSE({ id: e.id, data: JSON.stringify(closing) });
               if (t.meta.include_usage) await stream.writeSSE({ id: e.id, data: JSON.stringify(builder.usage(ev.usage)) });
               await stream.writeSSE({ data: "[DONE]" });
-              settle(c, deps, t, ev.usage);
               runInBackground(c, deps, touchMeta(conn, t.rid));
             } else {
               finished = true;
               await writeError(new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message).body(), e.id);
-              settle(c, deps, t, null);
             }
           }
         }
@@ -203,7 +180,6 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
     } finally {
       if (!finished) {
         cancelLater(c, deps, t, gone.signal.aborted ? "client_disconnected" : "edge_error");
-        if (!gone.signal.aborted) settle(c, deps, t, null);
       }
       release();
     }
@@ -222,7 +198,6 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
       if (item.kind === "timeout") {
         finished = true;
         cancelLater(c, deps, t, "queue_timeout");
-        settle(c, deps, t, null);
         throw queueTimeout(deps);
       }
       for (const e of item.entries) {
@@ -230,12 +205,10 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
         if (ev.type === "chunk") acc.add(ev);
         else if (ev.type === "done") {
           finished = true;
-          settle(c, deps, t, ev.usage);
           runInBackground(c, deps, touchMeta(conn, t.rid));
           return c.json(acc.build(ev.usage));
         } else {
           finished = true;
-          settle(c, deps, t, null);
           throw new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message);
         }
       }

@@ -4,24 +4,9 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 import { keys } from "../proto/queue/keys.js";
 import { ApiKeyRecordSchema, type ApiKeyRecord } from "../proto/queue/messages.js";
+import { TenantSchema, type Limits, type Tenant } from "../proto/queue/tenancy.js";
 
-export const TenantLimitsSchema = z.object({
-  /** Max requests waiting in one model's queue for this tenant (0 = the edge default). */
-  max_queued: z.number().int().nonnegative().default(0),
-  /** Quotas enforced by the admission layer (a later issue); null = unlimited. */
-  requests_per_minute: z.number().int().positive().nullable().default(null),
-  tokens_per_minute: z.number().int().positive().nullable().default(null),
-});
-export type TenantLimits = z.infer<typeof TenantLimitsSchema>;
-
-export const TenantSchema = z.object({
-  id: z.string().min(1),
-  name: z.string().default(""),
-  /** Fair-queue weight: a tenant with priority 2 gets twice the share of a busy model. */
-  priority: z.number().positive().default(1),
-  limits: TenantLimitsSchema.default(() => TenantLimitsSchema.parse({})),
-});
-export type Tenant = z.infer<typeof TenantSchema>;
+export { TenantSchema, type Tenant } from "../proto/queue/tenancy.js";
 
 /** Lowercase hex SHA-256 of a string (the lookup key of an API key). */
 export async function sha256Hex(text: string): Promise<string> {
@@ -37,7 +22,9 @@ export interface SeedApiKeyOptions {
   key: string;
   /** default: 1 */
   priority?: number;
-  limits?: Partial<TenantLimits>;
+  limits?: Limits;
+  /** the key's own (tighter) limits */
+  keyLimits?: Limits;
   /** default: a key id derived from the hash */
   keyId?: string;
   /** null = every model */
@@ -48,7 +35,7 @@ export interface SeedApiKeyOptions {
 
 /**
  * Stores (or overwrites) a tenant and one hashed API key for it. Used by the
- * dev script, benchmarks and tests until the admin API exists.
+ * dev script, benchmarks and tests (the admin API creates keys with random secrets).
  */
 export async function seedApiKey(redis: Redis, opts: SeedApiKeyOptions): Promise<{ tenant: Tenant; record: ApiKeyRecord }> {
   const hash = await sha256Hex(opts.key);
@@ -66,9 +53,15 @@ export async function seedApiKey(redis: Redis, opts: SeedApiKeyOptions): Promise
     expires_at: opts.expiresAt ?? null,
     revoked: opts.revoked ?? false,
     models: opts.models ?? null,
+    limits: opts.keyLimits ?? {},
   });
-  await redis.set(keys.tenant(tenant.id), JSON.stringify(tenant));
-  await redis.set(keys.apiKey(hash), JSON.stringify(record));
+  await redis
+    .multi()
+    .set(keys.tenant(tenant.id), JSON.stringify(tenant))
+    .sadd(keys.tenantIndex(), tenant.id)
+    .set(keys.apiKey(hash), JSON.stringify(record))
+    .hset(keys.tenantKeys(tenant.id), record.key_id, hash)
+    .exec();
   return { tenant, record };
 }
 

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     redisUrl: env.REDIS_URL,
     simWorkers: env.SIM_WORKERS,
     edgePort: env.EDGE_PORT,
-    simArgs: ["--decode-ms", String(env.SIM_DECODE_MS)],
+    simArgs: ["--decode-ms-per-token", String(env.SIM_DECODE_MS)],
     onLine: (name, line) => console.log(`[${name}] ${line}`),
   });
   const apiKey = env.DEMO_API_KEY ?? `sk-demo-${randomBytes(18).toString("base64url")}`;

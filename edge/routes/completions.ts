@@ -61,7 +61,7 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
   const decision = await deps.admission.admit(conn, admissionReq);
   for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
   if (!decision.ok) {
-    throw new EdgeError("rate_limit_exceeded", decision.message, { retryAfterS: decision.retryAfterS });
+    throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
   }
 
   const deadline = now + deps.config.queueDeadlineMs;
@@ -77,6 +77,8 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
     enqueued_at: now,
     deadline_at: deadline,
     reserved_tokens: reserved,
+    admitted_at: now,
+    key_scoped: decision.keyScoped,
     weight: tenant.priority,
     attempt: 0,
   };
@@ -92,16 +94,16 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
   };
   // Meta first: it must exist before any pool can write to the stream (resume auth).
   await writeMeta(conn, rid, meta);
-  const maxQueued = tenant.limits.max_queued || deps.config.defaultMaxQueued;
+  const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
   const position = await enqueueJob(conn, job, maxQueued);
   if (position === null) {
     await deleteMeta(conn, rid);
-    await deps.admission.settle(conn, admissionReq, null);
+    await deps.admission.release(conn, admissionReq, decision.keyScoped);
     throw new EdgeError("queue_full", `Too many queued requests for this tenant (limit ${maxQueued}). Retry later.`, {
       retryAfterS: deps.config.retryAfterS,
     });
   }
-  const target = { rid, meta, afterId: "0", position, attach: 1, admission: admissionReq };
+  const target = { rid, meta, afterId: "0", position, attach: 1 };
   return stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
 }
 
@@ -127,7 +129,7 @@ async function resume(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind, lastE
   c.set("requestId", rid);
   c.header("x-request-id", rid);
   const attach = await attachCount(conn, rid, true);
-  const target = { rid, meta, afterId: lastEventId, position: null, attach, admission: null };
+  const target = { rid, meta, afterId: lastEventId, position: null, attach };
   return meta.stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
 }
 

@@ -50,6 +50,10 @@ export const JobSchema = z.object({
   reserved_tokens: z.number().int().nonnegative(),
   /** the fair queue's cost of this job (tokens) and the tenant's weight */
   weight: z.number().positive().default(1),
+  /** admission time (ms): selects the day whose budget the reservation was charged to */
+  admitted_at: z.number().default(0),
+  /** whether the key's own quota scope was charged at admission (settle refunds it too) */
+  key_scoped: z.boolean().default(false),
   /** set by the claim script: how many times the job was claimed */
   attempt: z.number().int().nonnegative().default(0),
 });
