@@ -1,0 +1,42 @@
+// Builds the TokenSpeed GenerateRequest for a job (wire §2.1, §2.4).
+import type { Job } from "../proto/queue/messages.js";
+import type { GenerateRequestInit } from "./workers/client.js";
+
+export interface CallPlan {
+  /** request_id sent to the worker (the rid, or rid-scoped when one call per choice). */
+  requestId: string;
+  inputIds: number[];
+  originalText: string;
+  n: number;
+  /** Seed offset: the worker's child k samples with seed+k; a per-choice call for choice k uses k. */
+  seedOffset: number;
+  /** Remaining token budget, or null when the client gave no limit. */
+  maxNewTokens: number | null;
+}
+
+export function buildGenerateRequest(job: Job, plan: CallPlan): GenerateRequestInit {
+  const s = job.sampling;
+  return {
+    requestId: plan.requestId,
+    tokenized: { inputIds: plan.inputIds, originalText: plan.originalText },
+    samplingParams: {
+      // Optional scalars are forwarded only when present: set them whenever the client
+      // gave them, so an explicit temperature 0 (greedy) reaches the engine.
+      ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+      ...(s.top_p !== undefined ? { topP: s.top_p } : {}),
+      ...(s.frequency_penalty !== undefined ? { frequencyPenalty: s.frequency_penalty } : {}),
+      ...(s.presence_penalty !== undefined ? { presencePenalty: s.presence_penalty } : {}),
+      ...(plan.maxNewTokens !== null ? { maxNewTokens: plan.maxNewTokens } : {}),
+      n: plan.n,
+      stop: s.stop,
+      stopTokenIds: [],
+      skipSpecialTokens: true,
+      spacesBetweenSpecialTokens: true,
+      // The proto has no seed field; the servicer ignores custom_params, the simulated
+      // worker reads custom_params.seed (and a replay must reuse choice k's seed).
+      customParams: { seed: (s.seed ?? 0) + plan.seedOffset },
+    },
+    logprobStartLen: -1,
+    stream: true,
+  };
+}

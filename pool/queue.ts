@@ -1,0 +1,152 @@
+// The pool's side of the Redis queue contract (proto/queue/README.md steps 2-6),
+// one typed wrapper per Lua script. ioredis errors become Result errors here.
+import type { Redis } from "ioredis";
+import { keys, REQUEST_TTL_S } from "../proto/queue/keys.js";
+import { runScript } from "../proto/queue/lua/index.js";
+import { JobSchema, type Job, type ResponseEvent } from "../proto/queue/messages.js";
+import { err, ok, type Result } from "./result.js";
+
+export type ClaimStatus = "ok" | "expired" | "invalid";
+
+export interface ClaimedJob {
+  status: ClaimStatus;
+  rid: string;
+  model: string;
+  /** Parsed job; undefined when status is "invalid" or the JSON fails the schema. */
+  job: Job | undefined;
+  /** Owner token "<poolId>:<attempt>", also the write-lease value. */
+  token: string;
+  /** 1 on the first claim, 2+ when another pool held it before. */
+  attempt: number;
+}
+
+function redisError(e: unknown): string {
+  return `redis: ${(e as Error)?.message ?? String(e)}`;
+}
+
+export class QueueClient {
+  constructor(
+    private readonly redis: Redis,
+    private readonly poolId: string,
+    private readonly leaseMs: number,
+  ) {}
+
+  async claim(model: string, max: number): Promise<Result<ClaimedJob[]>> {
+    let flat: string[];
+    try {
+      flat = await runScript<string[]>(
+        this.redis,
+        "claim",
+        [keys.jobs(model), keys.activeTenants(model), keys.virtualTimes(model), keys.leases(model), keys.owners(model)],
+        [keys.tenantQueue(model, ""), this.poolId, this.leaseMs, max],
+      );
+    } catch (e) {
+      return err(redisError(e));
+    }
+    const out: ClaimedJob[] = [];
+    for (let i = 0; i + 3 < flat.length; i += 4) {
+      let status = flat[i] as ClaimStatus;
+      const token = flat[i + 3];
+      let job: Job | undefined;
+      if (status !== "invalid") {
+        try {
+          const parsed = JobSchema.safeParse(JSON.parse(flat[i + 2]));
+          if (parsed.success) job = parsed.data;
+          else status = "invalid";
+        } catch {
+          status = "invalid";
+        }
+      }
+      out.push({ status, rid: flat[i + 1], model, job, token, attempt: Number(token.slice(token.lastIndexOf(":") + 1)) });
+    }
+    return ok(out);
+  }
+
+  /** Appends events fenced by the write lease; "fenced" = another pool owns the request now. */
+  async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced">> {
+    try {
+      const r = await runScript<unknown>(
+        this.redis,
+        "append",
+        [keys.out(rid), keys.writeLease(rid)],
+        [token, this.leaseMs, REQUEST_TTL_S, ...events.map((e) => JSON.stringify(e))],
+      );
+      return ok(Array.isArray(r) ? "ok" : "fenced");
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+
+  /** Extends the leases of held jobs; returns the rids lost to another owner. */
+  async extend(model: string, held: readonly { rid: string; token: string }[]): Promise<Result<string[]>> {
+    if (held.length === 0) return ok([]);
+    try {
+      const lost = await runScript<string[]>(
+        this.redis,
+        "extend",
+        [keys.leases(model), keys.owners(model)],
+        [this.leaseMs, ...held.flatMap((h) => [h.rid, h.token])],
+      );
+      return ok(lost);
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+
+  async ack(model: string, rid: string, token: string): Promise<Result<boolean>> {
+    try {
+      const r = await runScript<number>(this.redis, "ack", [keys.jobs(model), keys.leases(model), keys.owners(model)], [rid, token]);
+      return ok(r === 1);
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+
+  /** Re-queues jobs whose lease lapsed (any pool's); returns their rids. */
+  async reap(model: string, max = 100): Promise<Result<string[]>> {
+    try {
+      const r = await runScript<string[]>(
+        this.redis,
+        "reap",
+        [keys.leases(model), keys.owners(model), keys.jobs(model), keys.activeTenants(model), keys.virtualTimes(model)],
+        [keys.tenantQueue(model, ""), max],
+      );
+      return ok(r);
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+
+  /**
+   * First step of running a claimed job: take the write lease (fencing out any previous
+   * owner), see whether the client already cancelled, and read what was already sent
+   * (only needed when a previous attempt may have written).
+   */
+  async begin(rid: string, token: string, readOut: boolean): Promise<Result<{ cancelled: boolean; out: ResponseEvent[] | unknown[] }>> {
+    try {
+      const p = this.redis.multi();
+      p.set(keys.writeLease(rid), token, "PX", this.leaseMs);
+      p.exists(keys.cancel(rid));
+      if (readOut) p.xrange(keys.out(rid), "-", "+");
+      const res = await p.exec();
+      if (!res) return err("redis: transaction aborted");
+      for (const [e] of res) if (e) return err(redisError(e));
+      const cancelled = (res[1][1] as number) === 1;
+      const entries = readOut ? (res[2][1] as [string, string[]][]) : [];
+      const out: unknown[] = [];
+      for (const [, fields] of entries) {
+        const i = fields.indexOf("e");
+        if (i >= 0 && i + 1 < fields.length) {
+          try {
+            out.push(JSON.parse(fields[i + 1]));
+          } catch {
+            // an unreadable entry cannot be resumed from; ignore it
+          }
+        }
+      }
+      return ok({ cancelled, out });
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+}

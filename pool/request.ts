@@ -1,0 +1,242 @@
+// Runs one claimed job end to end: lease, prompt, Generate on a worker (with retries
+// and mid-stream migration), detokenize, coalesced writes, terminal event, ack.
+import type { Logger } from "pino";
+import { status as Status } from "@grpc/grpc-js";
+import type { ErrorInfo, Job, ResponseEvent } from "../proto/queue/messages.js";
+import { ChoiceState } from "./choice.js";
+import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
+import type { ClaimedJob, QueueClient } from "./queue.js";
+import { readPriorOutput, replayChoice } from "./resume.js";
+import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
+import type { WorkerRegistry } from "./workers/registry.js";
+import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "./workers/rpc-error.js";
+import { CoalescingWriter } from "./writer.js";
+import { err, ok, type Result } from "./result.js";
+
+export interface RequestDeps {
+  queue: QueueClient;
+  registry: WorkerRegistry;
+  tokenizer(model: string): ModelTokenizer | undefined;
+  maxAttempts: number;
+  minWriteIntervalMs: number;
+  log: Logger;
+}
+
+/** Why a run stopped before finishing normally. */
+export type StopReason = "cancelled" | "lost" | "killed";
+
+const NO_WORKER_WAIT_MS = 5_000;
+
+function errorInfo(status: number, code: string, message: string, type = errorTypeFor(status)): ErrorInfo {
+  return { status, type, code, message };
+}
+
+function rpcErrorInfo(e: RpcError): ErrorInfo {
+  const http = httpStatusFor(e.code);
+  return errorInfo(http, `worker_${e.codeName.toLowerCase()}`, e.message);
+}
+
+export class RequestRun {
+  readonly rid: string;
+  readonly token: string;
+  readonly model: string;
+  private readonly abort = new AbortController();
+  private stopReason: StopReason | null = null;
+  private readonly writer: CoalescingWriter;
+  private readonly log: Logger;
+  private cachedTokens = 0;
+
+  constructor(
+    private readonly claimed: ClaimedJob,
+    private readonly deps: RequestDeps,
+  ) {
+    this.rid = claimed.rid;
+    this.token = claimed.token;
+    this.model = claimed.model;
+    this.log = deps.log.child({ rid: claimed.rid, attempt: claimed.attempt });
+    this.writer = new CoalescingWriter(
+      (events) => deps.queue.append(this.rid, this.token, events),
+      (why) => {
+        this.log.warn({ why, failure: this.writer.failure }, "lost the response stream; abandoning the request");
+        this.stop("lost");
+      },
+      deps.minWriteIntervalMs,
+    );
+  }
+
+  /** Stream entries this run wrote. */
+  get entriesWritten(): number {
+    return this.writer.entries;
+  }
+
+  /** Stops the run: cancels the gRPC call(s) (+ Abort). "cancelled" still answers the client; the others write nothing more. */
+  stop(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    if (reason !== "cancelled") this.writer.close();
+    this.abort.abort();
+  }
+
+  async run(): Promise<void> {
+    const { claimed, deps } = this;
+    const begin = await deps.queue.begin(this.rid, this.token, claimed.attempt > 1);
+    if (!begin.ok) {
+      // Redis is failing: leave the job leased; if we cannot extend it either, it is reaped.
+      this.log.error({ error: begin.error }, "cannot start request");
+      return;
+    }
+    if (claimed.status === "expired") return this.fail(errorInfo(503, "queue_timeout", "the request waited in the queue past its deadline"));
+    if (claimed.status === "invalid" || !claimed.job) return this.fail(errorInfo(500, "invalid_job", "the queued request could not be decoded", "server_error"));
+    if (begin.value.cancelled) this.stop("cancelled");
+    if (this.stopReason) return this.finishStopped();
+
+    const job = claimed.job;
+    const tok = deps.tokenizer(this.model);
+    if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    const prompt = this.renderPrompt(job, tok);
+    if (!prompt.ok) return this.fail(errorInfo(400, "invalid_prompt", prompt.error));
+
+    const n = job.sampling.n;
+    const choices = Array.from({ length: n }, (_, i) => new ChoiceState(i, tok, job.sampling.stop));
+    if (claimed.attempt > 1) {
+      const prior = readPriorOutput(begin.value.out);
+      if (prior.terminal) return this.ack(); // the previous owner answered but did not ack
+      for (const [index, p] of prior.choices) {
+        const c = choices[index];
+        if (c && !replayChoice(c, p)) this.log.warn({ index }, "replayed text differs from the recorded text");
+      }
+      if (prior.choices.size > 0) this.log.info({ resumedTokens: choices.map((c) => c.tokenIds.length) }, "resuming request");
+    }
+
+    const failure = await this.generate(job, prompt.value, choices);
+    if (this.stopReason) return this.finishStopped();
+    if (failure) return this.fail(failure);
+
+    const usage = {
+      prompt_tokens: prompt.value.ids.length,
+      completion_tokens: choices.reduce((a, c) => a + c.generated, 0),
+      cached_tokens: Math.min(this.cachedTokens, prompt.value.ids.length),
+    };
+    if (await this.writer.finish({ type: "done", usage })) await this.ack();
+  }
+
+  private renderPrompt(job: Job, tok: ModelTokenizer): Result<{ ids: number[]; text: string }> {
+    let text: string;
+    if (job.kind === "chat") {
+      const r = tok.renderChat({ messages: job.messages ?? [], tools: job.tools, kwargs: job.chat_template_kwargs });
+      if (!r.ok) return r;
+      text = r.value;
+    } else {
+      text = job.prompt ?? "";
+    }
+    const ids = tok.encode(text);
+    if (ids.length === 0) return err("the prompt is empty");
+    return ok({ ids, text });
+  }
+
+  /**
+   * Drives Generate calls until every choice is finished. Returns an error to report,
+   * or undefined (finished, or stopped: see stopReason).
+   */
+  private async generate(job: Job, prompt: { ids: number[]; text: string }, choices: ChoiceState[]): Promise<ErrorInfo | undefined> {
+    const tried = new Set<string>();
+    const limit = job.sampling.max_tokens;
+    let lastError: RpcError | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopReason) return undefined;
+      // A resumed choice may already have used its whole budget.
+      for (const c of choices) if (!c.finish && limit !== null && c.generated >= limit) this.writer.push(c.complete("length"));
+      const open = choices.filter((c) => !c.finish);
+      if (open.length === 0) return undefined;
+      if (attempt >= this.deps.maxAttempts) return rpcErrorInfo(lastError ?? localRpcError(Status.UNAVAILABLE, "no attempts left"));
+
+      // Fresh request: one call with n choices. Otherwise (resume or migration), one call
+      // per open choice with prompt + that choice's ids, so each continues exactly.
+      const fresh = open.length === choices.length && choices.every((c) => c.generated === 0);
+      const plans: { plan: CallPlan; choices: ChoiceState[] }[] = fresh
+        ? [{ plan: { requestId: this.rid, inputIds: prompt.ids, originalText: prompt.text, n: choices.length, seedOffset: 0, maxNewTokens: limit }, choices }]
+        : open.map((c) => ({
+            plan: {
+              requestId: open.length === 1 ? this.rid : `${this.rid}-c${c.index}`,
+              inputIds: prompt.ids.concat(c.tokenIds),
+              originalText: "",
+              n: 1,
+              seedOffset: c.index,
+              maxNewTokens: limit === null ? null : limit - c.generated,
+            },
+            choices: [c],
+          }));
+      const results = await Promise.all(plans.map((p) => this.call(job, p.plan, p.choices, tried)));
+      const errors = results.filter((e): e is RpcError => e !== undefined);
+      if (errors.length === 0) continue;
+      const fatal = errors.find((e) => !isRetryable(e.code));
+      if (fatal) return rpcErrorInfo(fatal);
+      lastError = errors[0];
+      this.log.warn({ error: lastError.message, code: lastError.codeName }, "generate failed; retrying on another worker");
+    }
+  }
+
+  /** One Generate call feeding `choices` (call index i -> choices[i]). Returns the call's error, if any. */
+  private async call(job: Job, plan: CallPlan, choices: ChoiceState[], tried: Set<string>): Promise<RpcError | undefined> {
+    const { registry } = this.deps;
+    let worker = registry.pick({ requestId: this.rid, model: this.model, inputIds: plan.inputIds }, tried);
+    if (!worker && (await registry.waitReady(this.model, NO_WORKER_WAIT_MS))) {
+      worker = registry.pick({ requestId: this.rid, model: this.model, inputIds: plan.inputIds }, tried);
+    }
+    if (!worker) return localRpcError(Status.UNAVAILABLE, `no ready worker for model ${this.model}`);
+    if (this.stopReason) return undefined;
+    tried.add(worker.address);
+    worker.inFlight++;
+    const base = choices.map((c) => c.generated);
+    try {
+      for await (const ev of worker.client.generate(buildGenerateRequest(job, plan), this.abort.signal)) {
+        if (ev.kind === "error") {
+          if (ev.error.code === Status.UNAVAILABLE) registry.markFailed(worker);
+          return ev.error;
+        }
+        const f = ev.kind === "chunk" ? ev.chunk : ev.complete;
+        const c = choices[f.index];
+        if (!c) return localRpcError(Status.INTERNAL, `worker sent choice index ${f.index} for n=${plan.n}`);
+        if (f.cachedTokens > this.cachedTokens) this.cachedTokens = f.cachedTokens;
+        if (ev.kind === "chunk") {
+          this.writer.push(c.accept(ev.chunk.tokenIds));
+        } else {
+          const done = ev.complete;
+          // Streaming complete.output_ids repeats the last chunk's ids (real servicer) or
+          // holds them all (smg mock): never use them for text, only counts and reason.
+          if (done.finishReason === "abort") return localRpcError(Status.INTERNAL, "the worker aborted the request");
+          const reason = done.finishReason === "length" ? "length" : "stop";
+          const matched = done.matchedStop.case === "matchedStopStr" ? done.matchedStop.value : undefined;
+          this.writer.push(c.complete(reason, matched));
+          c.generated = Math.max(c.generated, base[f.index] + done.completionTokens);
+        }
+        // A gateway stop match the worker has not seen yet: stop the call (drop sends Abort).
+        if (choices.every((x) => x.finish) && choices.some((x) => x.stoppedLocally) && ev.kind === "chunk") break;
+      }
+    } finally {
+      worker.inFlight--;
+    }
+    if (this.stopReason) return undefined;
+    const open = choices.filter((c) => !c.finish);
+    if (open.length > 0) return localRpcError(Status.INTERNAL, "the Generate stream ended before every choice completed");
+    return undefined;
+  }
+
+  private async finishStopped(): Promise<void> {
+    if (this.stopReason !== "cancelled") return; // lost/killed: someone else (or nobody) answers
+    const ok = await this.writer.finish({ type: "error", error: errorInfo(499, "cancelled", "the request was cancelled", "cancelled") });
+    if (ok) await this.ack();
+  }
+
+  private async fail(e: ErrorInfo): Promise<void> {
+    this.log.info({ status: e.status, code: e.code, message: e.message }, "request failed");
+    const ev: ResponseEvent = { type: "error", error: e };
+    if (await this.writer.finish(ev)) await this.ack();
+  }
+
+  private async ack(): Promise<void> {
+    const r = await this.deps.queue.ack(this.model, this.rid, this.token);
+    if (!r.ok) this.log.error({ error: r.error }, "ack failed; the reaper will re-queue and the next owner will see the terminal event");
+    else if (!r.value) this.log.warn("ack refused: another pool owns the request now");
+  }
+}

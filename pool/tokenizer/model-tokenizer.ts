@@ -1,0 +1,106 @@
+// The model's tokenizer as the pool uses it: chat template rendering, prompt
+// encoding and detokenization. Built from the files of a tokenizer bundle.
+import { Tokenizer } from "@huggingface/tokenizers";
+import { Template } from "@huggingface/jinja";
+import type { ChatMessage } from "../../proto/queue/messages.js";
+import { err, ok, type Result } from "../result.js";
+
+export interface ChatInput {
+  messages: readonly ChatMessage[];
+  tools?: readonly unknown[];
+  /** Extra template variables, e.g. { enable_thinking: false }. */
+  kwargs?: Record<string, unknown>;
+}
+
+export interface ModelTokenizer {
+  /** Encodes text as-is: no BOS/EOS added (a rendered chat prompt already has its special tokens). */
+  encode(text: string): number[];
+  decode(ids: readonly number[], skipSpecialTokens: boolean): string;
+  /** Renders the chat template with add_generation_prompt. */
+  renderChat(input: ChatInput): Result<string>;
+  /** EOS ids from tokenizer_config (and, when merged, GetModelInfo). */
+  eosTokenIds: number[];
+}
+
+type Json = Record<string, unknown>;
+
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as Json).content === "string") return (v as Json).content as string;
+  return undefined;
+}
+
+/** Picks the default chat template: tokenizer_config's chat_template (string or named list), else a chat_template.jinja file. */
+function pickTemplate(config: Json, files: ReadonlyMap<string, Uint8Array>): string | undefined {
+  const t = config.chat_template;
+  if (typeof t === "string") return t;
+  if (Array.isArray(t)) {
+    const named = t as { name?: string; template?: string }[];
+    return (named.find((x) => x.name === "default") ?? named[0])?.template;
+  }
+  const jinja = files.get("chat_template.jinja");
+  if (jinja) return new TextDecoder().decode(jinja);
+  const json = files.get("chat_template.json");
+  if (json) {
+    const parsed = JSON.parse(new TextDecoder().decode(json)) as Json;
+    if (typeof parsed.chat_template === "string") return parsed.chat_template;
+  }
+  return undefined;
+}
+
+/** Loads tokenizer.json + tokenizer_config.json (+ optional template files) from an unzipped bundle. */
+export function loadModelTokenizer(files: ReadonlyMap<string, Uint8Array>, extraEosIds: readonly number[] = []): Result<ModelTokenizer> {
+  const dec = new TextDecoder();
+  const tj = files.get("tokenizer.json");
+  const tc = files.get("tokenizer_config.json");
+  if (!tj) return err("tokenizer bundle has no tokenizer.json");
+  let json: Json;
+  let config: Json;
+  try {
+    json = JSON.parse(dec.decode(tj)) as Json;
+    config = tc ? (JSON.parse(dec.decode(tc)) as Json) : {};
+  } catch (e) {
+    return err(`tokenizer bundle: bad JSON (${(e as Error).message})`);
+  }
+  let tok: Tokenizer;
+  try {
+    tok = new Tokenizer(json, config);
+  } catch (e) {
+    return err(`tokenizer: cannot load (${(e as Error).message})`);
+  }
+  const source = pickTemplate(config, files);
+  let template: Template | undefined;
+  try {
+    template = source === undefined ? undefined : new Template(source);
+  } catch (e) {
+    return err(`chat template does not parse (${(e as Error).message})`);
+  }
+  const eos = new Set<number>(extraEosIds);
+  const eosText = tokenText(config.eos_token);
+  const eosId = eosText === undefined ? undefined : tok.token_to_id(eosText);
+  if (eosId !== undefined) eos.add(eosId);
+  const bos = tokenText(config.bos_token) ?? "";
+
+  return ok({
+    eosTokenIds: [...eos],
+    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
+    decode: (ids, skipSpecialTokens) => ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens }),
+    renderChat: (input) => {
+      if (!template) return err("the model's tokenizer has no chat template");
+      try {
+        const text = template.render({
+          ...(input.kwargs ?? {}),
+          // Templates test `message.content is string`; null content (tool calls) renders as "".
+          messages: input.messages.map((m) => ({ ...m, content: m.content ?? "" })),
+          tools: input.tools && input.tools.length > 0 ? input.tools : undefined,
+          add_generation_prompt: true,
+          bos_token: bos,
+          eos_token: eosText ?? "",
+        });
+        return ok(text);
+      } catch (e) {
+        return err(`chat template failed: ${(e as Error).message}`);
+      }
+    },
+  });
+}

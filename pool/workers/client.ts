@@ -1,0 +1,157 @@
+// A client for one TokenSpeed worker (wire §8.1). grpc-js errors become RpcError
+// values here; nothing above this file sees a grpc-js exception.
+import * as grpc from "@grpc/grpc-js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient, type ServiceClient } from "../../proto/grpc-bridge.js";
+import {
+  TokenSpeedScheduler,
+  type GenerateRequestSchema,
+  type GenerateStreamChunk,
+  type GenerateComplete,
+  type GetModelInfoResponse,
+  type GetLoadsResponse,
+} from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.js";
+import { err, ok, type Result } from "../result.js";
+import { localRpcError, toRpcError, type RpcError } from "./rpc-error.js";
+import type { BundleChunk } from "../tokenizer/bundle.js";
+
+/** Channel options per wire §4.1: keepalive 30 s / 10 s even when idle, inbound limit raised from 4 MiB. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.max_receive_message_length": 256 * 1024 * 1024,
+  "grpc.initial_reconnect_backoff_ms": 200,
+  "grpc.max_reconnect_backoff_ms": 5_000,
+};
+
+export type GenerateRequestInit = MessageInitShape<typeof GenerateRequestSchema>;
+
+export type GenerateEvent =
+  | { kind: "chunk"; chunk: GenerateStreamChunk }
+  | { kind: "complete"; complete: GenerateComplete }
+  /** The call failed (status other than OK), possibly after some frames. Always the last event. */
+  | { kind: "error"; error: RpcError };
+
+/** "grpc://host:port" and "http://host:port" -> "host:port" (plaintext only for now). */
+export function grpcTarget(address: string): string {
+  return address.replace(/^(grpc|http):\/\//, "");
+}
+
+export class WorkerClient {
+  private readonly sched: ServiceClient<(typeof TokenSpeedScheduler)["method"]>;
+  private readonly health: ServiceClient<(typeof Health)["method"]>;
+
+  constructor(readonly address: string) {
+    const target = grpcTarget(address);
+    this.sched = createClient(TokenSpeedScheduler, target, CHANNEL_OPTIONS);
+    this.health = createClient(Health, target, CHANNEL_OPTIONS);
+  }
+
+  /**
+   * Streams Generate frames. Reads until the stream ends (n>1 yields one complete per
+   * index). If the caller stops early (break, or `signal` aborts) before the stream
+   * ended, the call is cancelled AND a best-effort Abort is sent, since a worker may
+   * keep generating for an rid whose stream is merely gone (wire §3.5, §7.5).
+   */
+  async *generate(req: GenerateRequestInit, signal?: AbortSignal): AsyncGenerator<GenerateEvent, void, void> {
+    const rid = req.requestId ?? "";
+    if (signal?.aborted) return;
+    const call = this.sched.generate(req);
+    let ended = false;
+    const drop = () => {
+      if (ended) return;
+      ended = true;
+      call.cancel();
+      void this.abort(rid, "Stream dropped");
+    };
+    signal?.addEventListener("abort", drop, { once: true });
+    try {
+      for await (const msg of call as AsyncIterable<{ response: { case: string | undefined; value?: unknown } }>) {
+        const r = msg.response;
+        if (r.case === "chunk") yield { kind: "chunk", chunk: r.value as GenerateStreamChunk };
+        else if (r.case === "complete") yield { kind: "complete", complete: r.value as GenerateComplete };
+      }
+      ended = true;
+    } catch (e) {
+      if (ended) return; // we cancelled it ourselves
+      ended = true;
+      yield { kind: "error", error: toRpcError(e) };
+    } finally {
+      signal?.removeEventListener("abort", drop);
+      drop();
+    }
+  }
+
+  /** Fire-and-forget friendly: never rejects; AbortResponse.success is ignored on purpose. */
+  async abort(requestId: string, reason: string): Promise<void> {
+    try {
+      await this.sched.abort({ requestId, reason }, { deadline: Date.now() + 5_000 });
+    } catch {
+      // best effort: the call is already cancelled
+    }
+  }
+
+  async getModelInfo(timeoutMs = 5_000): Promise<Result<GetModelInfoResponse, RpcError>> {
+    try {
+      return ok(await this.sched.getModelInfo({}, { deadline: Date.now() + timeoutMs }));
+    } catch (e) {
+      return err(toRpcError(e));
+    }
+  }
+
+  async getLoads(timeoutMs = 5_000): Promise<Result<GetLoadsResponse, RpcError>> {
+    try {
+      return ok(await this.sched.getLoads({ include: ["core", "queues", "memory"] }, { deadline: Date.now() + timeoutMs }));
+    } catch (e) {
+      return err(toRpcError(e));
+    }
+  }
+
+  /** TokenSpeedScheduler/HealthCheck: a deep probe on real workers (runs a generation); call sparingly. */
+  async healthCheck(timeoutMs = 5_000): Promise<Result<{ healthy: boolean; message: string }, RpcError>> {
+    try {
+      const r = await this.sched.healthCheck({}, { deadline: Date.now() + timeoutMs });
+      return ok({ healthy: r.healthy, message: r.message });
+    } catch (e) {
+      return err(toRpcError(e));
+    }
+  }
+
+  /** grpc.health.v1 Check: cheap readiness. True only for SERVING. */
+  async ready(service = "", timeoutMs = 2_000): Promise<Result<boolean, RpcError>> {
+    try {
+      const r = await this.health.check({ service }, { deadline: Date.now() + timeoutMs });
+      return ok(r.status === HealthCheckResponse_ServingStatus.SERVING);
+    } catch (e) {
+      return err(toRpcError(e));
+    }
+  }
+
+  /** GetTokenizer chunks under one deadline covering the call and the whole stream. */
+  async getTokenizerChunks(timeoutMs: number): Promise<Result<BundleChunk[], RpcError>> {
+    const chunks: BundleChunk[] = [];
+    let total = 0;
+    const call = this.sched.getTokenizer({}, { deadline: Date.now() + timeoutMs });
+    try {
+      for await (const c of call as AsyncIterable<{ data: Uint8Array; sha256: string }>) {
+        total += c.data.length;
+        // Stop reading early rather than buffer an oversized bundle; assembleBundle rejects it.
+        if (total > 200 * 1024 * 1024 + 1) {
+          call.cancel();
+          return err(localRpcError(grpc.status.RESOURCE_EXHAUSTED, "tokenizer bundle larger than 200 MiB"));
+        }
+        chunks.push({ data: c.data, sha256: c.sha256 });
+      }
+      return ok(chunks);
+    } catch (e) {
+      return err(toRpcError(e));
+    }
+  }
+
+  close(): void {
+    this.sched.close();
+    this.health.close();
+  }
+}
