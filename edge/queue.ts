@@ -2,7 +2,7 @@
 // the request's meta, enqueue the Job, ask where it stands, cancel it.
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CANCEL_CHANNEL, REQUEST_TTL_S, keys } from "../proto/queue/keys.js";
+import { CANCEL_CHANNEL, WAKE_CHANNEL, REQUEST_TTL_S, keys } from "../proto/queue/keys.js";
 import { runScript } from "../proto/queue/lua/index.js";
 import { JobSchema, type Job } from "../proto/queue/messages.js";
 
@@ -67,7 +67,7 @@ export async function enqueueJob(redis: Redis, job: Job, maxQueued: number): Pro
       redis,
       "enqueue",
       [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-      [job.id, body, job.tenant_id, maxQueued],
+      [job.id, body, job.tenant_id, maxQueued, WAKE_CHANNEL, job.model],
     ),
   );
   return pos < 0 ? null : pos;

@@ -3,7 +3,8 @@
 import type { Redis } from "ioredis";
 import { keys, REQUEST_TTL_S } from "../proto/queue/keys.js";
 import { runScript } from "../proto/queue/lua/index.js";
-import { JobSchema, type Job, type ResponseEvent } from "../proto/queue/messages.js";
+import { JobSchema, type Job, type ResponseEvent, type Usage } from "../proto/queue/messages.js";
+import { settle } from "../proto/queue/tenancy.js";
 import { err, ok, type Result } from "./result.js";
 
 export type ClaimStatus = "ok" | "expired" | "invalid";
@@ -97,6 +98,28 @@ export class QueueClient {
     try {
       const r = await runScript<number>(this.redis, "ack", [keys.jobs(model), keys.leases(model), keys.owners(model)], [rid, token]);
       return ok(r === 1);
+    } catch (e) {
+      return err(redisError(e));
+    }
+  }
+
+  /**
+   * Settles the request's quota reservation to what it really used (settle.lua,
+   * idempotent): the pool always sees a request's end, even when its client is gone.
+   */
+  async settle(job: Job, usage: Usage): Promise<Result<boolean>> {
+    try {
+      const now = Date.now();
+      const settled = await settle(this.redis, {
+        rid: job.id,
+        tenantId: job.tenant_id,
+        keyId: job.key_id,
+        keyScoped: job.key_scoped,
+        admittedAt: job.admitted_at || job.enqueued_at,
+        usage,
+        now,
+      });
+      return ok(settled);
     } catch (e) {
       return err(redisError(e));
     }

@@ -2,7 +2,7 @@
 // and mid-stream migration), detokenize, coalesced writes, terminal event, ack.
 import type { Logger } from "pino";
 import { status as Status } from "@grpc/grpc-js";
-import type { ErrorInfo, Job, ResponseEvent } from "../proto/queue/messages.js";
+import type { ErrorInfo, Job, ResponseEvent, Usage } from "../proto/queue/messages.js";
 import { ChoiceState } from "./choice.js";
 import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "./queue.js";
@@ -45,6 +45,9 @@ export class RequestRun {
   private readonly writer: CoalescingWriter;
   private readonly log: Logger;
   private cachedTokens = 0;
+  /** what the run has consumed so far, for settlement on any ending */
+  private promptTokens = 0;
+  private choices: ChoiceState[] = [];
 
   constructor(
     private readonly claimed: ClaimedJob,
@@ -98,9 +101,15 @@ export class RequestRun {
 
     const n = job.sampling.n;
     const choices = Array.from({ length: n }, (_, i) => new ChoiceState(i, tok, job.sampling.stop));
+    this.promptTokens = prompt.value.ids.length;
+    this.choices = choices;
     if (claimed.attempt > 1) {
       const prior = readPriorOutput(begin.value.out);
-      if (prior.terminal) return this.ack(); // the previous owner answered but did not ack
+      if (prior.terminal) {
+        // The previous owner answered but did not ack (and maybe did not settle).
+        if (prior.terminal.type === "done") await this.settle(prior.terminal.usage);
+        return this.ack();
+      }
       for (const [index, p] of prior.choices) {
         const c = choices[index];
         if (c && !replayChoice(c, p)) this.log.warn({ index }, "replayed text differs from the recorded text");
@@ -117,7 +126,10 @@ export class RequestRun {
       completion_tokens: choices.reduce((a, c) => a + c.generated, 0),
       cached_tokens: Math.min(this.cachedTokens, prompt.value.ids.length),
     };
-    if (await this.writer.finish({ type: "done", usage })) await this.ack();
+    if (await this.writer.finish({ type: "done", usage })) {
+      await this.settle(usage);
+      await this.ack();
+    }
   }
 
   private renderPrompt(job: Job, tok: ModelTokenizer): Result<{ ids: number[]; text: string }> {
@@ -225,13 +237,35 @@ export class RequestRun {
   private async finishStopped(): Promise<void> {
     if (this.stopReason !== "cancelled") return; // lost/killed: someone else (or nobody) answers
     const ok = await this.writer.finish({ type: "error", error: errorInfo(499, "cancelled", "the request was cancelled", "cancelled") });
-    if (ok) await this.ack();
+    if (ok) {
+      await this.settle(this.usageSoFar()); // a cancelled request pays exactly for the tokens it generated
+      await this.ack();
+    }
   }
 
   private async fail(e: ErrorInfo): Promise<void> {
     this.log.info({ status: e.status, code: e.code, message: e.message }, "request failed");
     const ev: ResponseEvent = { type: "error", error: e };
-    if (await this.writer.finish(ev)) await this.ack();
+    if (await this.writer.finish(ev)) {
+      await this.settle(this.usageSoFar());
+      await this.ack();
+    }
+  }
+
+  private usageSoFar(): Usage {
+    return {
+      prompt_tokens: this.promptTokens,
+      completion_tokens: this.choices.reduce((a, c) => a + c.generated, 0),
+      cached_tokens: Math.min(this.cachedTokens, this.promptTokens),
+    };
+  }
+
+  /** Settles the quota reservation (before ack: if we die in between, the next owner settles from the terminal event). */
+  private async settle(usage: Usage): Promise<void> {
+    const job = this.claimed.job;
+    if (!job) return;
+    const r = await this.deps.queue.settle(job, usage);
+    if (!r.ok) this.log.error({ error: r.error }, "settle failed; the reservation lapses after its lease");
   }
 
   private async ack(): Promise<void> {

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { keys, CANCEL_CHANNEL, WAKE_CHANNEL } from "../../proto/queue/keys.js";
+import { enqueueJob } from "../../edge/queue.js";
 import { runScript } from "../../proto/queue/lua/index.js";
 import { JobSchema, ResponseEventSchema, type Job, type ResponseEvent } from "../../proto/queue/messages.js";
 
@@ -28,17 +29,10 @@ export function makeJob(over: Omit<Partial<Job>, "sampling"> & { sampling?: Part
   });
 }
 
-/** Enqueues like the edge does (enqueue.lua). */
+/** Enqueues exactly as the edge does (enqueue.lua, which also wakes idle pools). */
 export async function enqueue(redis: Redis, job: Job): Promise<void> {
-  const pos = await runScript<number>(
-    redis,
-    "enqueue",
-    [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-    [job.id, JSON.stringify(job), job.tenant_id, 0],
-  );
-  if (pos < 1) throw new Error(`enqueue refused: ${pos}`);
-  // What the edge should do after enqueueing: wake idle pools instead of waiting for their poll.
-  await redis.publish(WAKE_CHANNEL, job.model);
+  const pos = await enqueueJob(redis, job, 0);
+  if (pos === null) throw new Error("enqueue refused");
 }
 
 export async function cancel(redis: Redis, rid: string): Promise<void> {
