@@ -145,6 +145,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const pool = await startPool(cfg);
+  // One JSON line on stdout when serving: scripts/stack.ts waits for it.
+  console.log(JSON.stringify({ ready: true, poolId: pool.poolId, models: pool.models }));
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) process.exit(1); // second signal: do not wait

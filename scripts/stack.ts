@@ -81,11 +81,19 @@ async function startRedisServer(children: ChildProcess[]): Promise<string> {
   );
   children.push(child);
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: (n) => (n > 200 ? null : 10), maxRetriesPerRequest: null });
-  try {
-    await Promise.race([probe.connect().then(() => probe.ping()), failed]);
-  } finally {
-    probe.disconnect();
+  // Poll until it answers PING (it takes a few ms to bind).
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    probe.on("error", () => {});
+    try {
+      await Promise.race([probe.connect().then(() => probe.ping()), failed]);
+      break;
+    } catch (err) {
+      if (i > 200 || child.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      probe.disconnect();
+    }
   }
   return url;
 }
