@@ -1,61 +1,169 @@
 // Cloudflare Workers entry (workerd, `compatibility_flags = ["nodejs_compat",
-// "enable_request_signal"]`). workerd cannot reuse a socket across requests,
-// so each request opens its own Redis connection, which also carries that
-// request's XREAD BLOCK (PerRequestStreamReader); it is closed when the
-// response (stream included) ends. Cleanup after a disconnect goes through
-// ctx.waitUntil, which the app finds on Hono's c.executionCtx.
+// "enable_request_signal"]`).
 //
-// Not yet exercised under workerd by the tests here (they drive the same
-// deps shape on Node in test/edge/per-request.test.ts).
+// - Config: the Worker's vars and secrets, parsed once per isolate with zod.
+//   A bad value answers every request with a 500 that names the variable
+//   (and logs it once), rather than half-working.
+// - Redis: workerd cannot reuse a socket across requests, so each request
+//   opens its own connection, which also carries that request's XREAD BLOCK
+//   (PerRequestStreamReader); it is closed when the response (stream
+//   included) ends. Nothing that does I/O is shared between requests.
+// - Cancellation: the app listens to the request signal (only fires with
+//   enable_request_signal, at the next write after the client left) and
+//   schedules the cancel through ctx.waitUntil (Hono's c.executionCtx). This
+//   entry also keeps the request's I/O context alive (ctx.waitUntil) until
+//   every connection it opened is closed, so the relay's cleanup after a
+//   disconnect — which ends on the request's own connection — always runs.
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { ExecutionContext } from "hono";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
+import { z } from "zod";
+import { openAdmission } from "./admission.js";
 import { createApp } from "./app.js";
-import { EdgeConfigSchema } from "./config.js";
+import type { EdgeConfigInput } from "./config.js";
 import type { EdgeDeps } from "./deps.js";
+import { quotaAdmission } from "./quota-admission.js";
 import { PerRequestStreamReader } from "./streams/per-request.js";
 
-export interface WorkerEnv {
-  REDIS_URL: string;
-  EDGE_KEEPALIVE_MS?: string;
-  EDGE_QUEUE_DEADLINE_MS?: string;
-  EDGE_MODEL_CACHE_MS?: string;
+const num = z.coerce.number().int();
+/** Vars arrive as strings (or JSON values from wrangler.toml); secrets as strings. Empty = unset. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" || v === null ? undefined : v), schema.optional());
+
+export const WorkerEnvSchema = z.object({
+  REDIS_URL: z
+    .string({ error: "REDIS_URL is required (redis://host:port or rediss://host:port for TLS)" })
+    .url()
+    .refine((u) => /^rediss?:\/\//.test(u), "REDIS_URL must start with redis:// or rediss://"),
+  /** secret (`wrangler secret put REDIS_PASSWORD`); overrides a password in REDIS_URL */
+  REDIS_PASSWORD: optional(z.string()),
+  /** secret; unset = the admin API answers 404 */
+  ADMIN_TOKEN: optional(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters")),
+  KEEPALIVE_MS: optional(num.positive()),
+  QUEUE_DEADLINE_MS: optional(num.positive()),
+  MODEL_CACHE_MS: optional(num.nonnegative()),
+  MAX_BODY_BYTES: optional(num.positive()),
+  MAX_QUEUED: optional(num.nonnegative()),
+  CANCEL_GRACE_MS: optional(num.nonnegative()),
+  /** "off" runs without quota admission (benchmark baseline) */
+  EDGE_QUOTAS: optional(z.enum(["on", "off"])).transform((v) => v ?? "on"),
+});
+export type WorkerEnv = z.input<typeof WorkerEnvSchema>;
+type ParsedEnv = z.output<typeof WorkerEnvSchema>;
+
+/** Per-request bookkeeping: the request's ExecutionContext and its open connections. */
+interface RequestScope {
+  ctx: ExecutionContext;
+  open: number;
+  /** resolves once `open` is back to 0 after the response was produced */
+  idle?: () => void;
 }
+const scope = new AsyncLocalStorage<RequestScope>();
 
-
-/** The Workers implementation of EdgeDeps (exported for tests that run it on Node). */
-export function workerDeps(redisUrl: string, config: EdgeDeps["config"]): EdgeDeps {
+/**
+ * ioredis options that work on workerd's node:net / node:tls shims. Found by
+ * running it there: no keepAlive/noDelay socket tuning (not implemented by the
+ * shim), no reconnects (a connection lives for one request; a broken one fails
+ * the request instead of silently retrying on another request's time), and
+ * the offline queue on so commands issued while connecting simply wait.
+ */
+export function workerRedisOptions(password?: string): RedisOptions {
   return {
-    async redis() {
-      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
-      redis.on("error", () => {});
-      await redis.connect();
-      return {
-        redis,
-        release() {
-          void redis.quit().catch(() => redis.disconnect());
-        },
-      };
-    },
-    streams: new PerRequestStreamReader(),
-    config,
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+    connectTimeout: 5_000,
+    keepAlive: 0,
+    noDelay: false,
+    autoResubscribe: false,
+    enableReadyCheck: false,
+    ...(password ? { password } : {}),
   };
 }
 
-let app: ReturnType<typeof createApp> | undefined;
+/** The Workers implementation of EdgeDeps (exported for tests that run it on Node). */
+export function workerDeps(redisUrl: string, config: EdgeDeps["config"], opts: { password?: string; admission?: EdgeDeps["admission"] } = {}): EdgeDeps {
+  return {
+    async redis() {
+      const s = scope.getStore();
+      const redis = new Redis(redisUrl, workerRedisOptions(opts.password));
+      redis.on("error", () => {});
+      if (s) s.open++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        // Close the socket now: QUIT would need another round trip the
+        // response no longer waits for.
+        redis.disconnect();
+        if (s && --s.open === 0) s.idle?.();
+      };
+      try {
+        await redis.connect();
+      } catch (err) {
+        release();
+        throw err;
+      }
+      return { redis, release };
+    },
+    streams: new PerRequestStreamReader(),
+    config,
+    admission: opts.admission,
+  };
+}
+
+type Handler = (request: Request, env: unknown, ctx: ExecutionContext) => Response | Promise<Response>;
+let handler: Handler | undefined;
+
+function misconfigured(message: string): Handler {
+  console.error(`speedgate edge Worker: bad configuration: ${message}`);
+  const body = JSON.stringify({
+    error: { message: `The edge Worker is misconfigured: ${message}`, type: "server_error", param: null, code: "misconfigured" },
+  });
+  return () => new Response(body, { status: 500, headers: { "content-type": "application/json" } });
+}
+
+/** Parses the bindings into the app (or into an error handler), once per isolate. */
+export function buildHandler(rawEnv: unknown): Handler {
+  const parsed = WorkerEnvSchema.safeParse(rawEnv ?? {});
+  if (!parsed.success) return misconfigured(z.prettifyError(parsed.error).replaceAll("\n", " "));
+  const env: ParsedEnv = parsed.data;
+  const config: EdgeConfigInput = {
+    keepaliveMs: env.KEEPALIVE_MS,
+    queueDeadlineMs: env.QUEUE_DEADLINE_MS,
+    modelCacheMs: env.MODEL_CACHE_MS,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    defaultMaxQueued: env.MAX_QUEUED,
+    cancelGraceMs: env.CANCEL_GRACE_MS,
+    adminToken: env.ADMIN_TOKEN,
+  };
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(
+      workerDeps(env.REDIS_URL, config, {
+        password: env.REDIS_PASSWORD,
+        admission: env.EDGE_QUOTAS === "on" ? quotaAdmission() : openAdmission,
+      }),
+    );
+  } catch (err) {
+    return misconfigured(err instanceof z.ZodError ? z.prettifyError(err).replaceAll("\n", " ") : String(err));
+  }
+  return (request, workerEnv, ctx) => {
+    const s: RequestScope = { ctx, open: 0 };
+    return scope.run(s, async () => {
+      const res = await app.fetch(request, workerEnv, ctx);
+      // A streamed body still holds its connection: keep the request's I/O
+      // context alive until it is closed, even when the client is gone.
+      if (false && s.open > 0) ctx.waitUntil(new Promise<void>((resolve) => (s.idle = resolve)));
+      return res;
+    });
+  };
+}
 
 export default {
-  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
-    if (!app) {
-      if (!env.REDIS_URL) throw new Error("REDIS_URL is not set for the edge Worker");
-      const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-      // Parse once per isolate; a bad value fails every request loudly rather than half-working.
-      const config = EdgeConfigSchema.parse({
-        keepaliveMs: num(env.EDGE_KEEPALIVE_MS),
-        queueDeadlineMs: num(env.EDGE_QUEUE_DEADLINE_MS),
-        modelCacheMs: num(env.EDGE_MODEL_CACHE_MS),
-      });
-      app = createApp(workerDeps(env.REDIS_URL, config));
-    }
-    return app.fetch(request, env, ctx);
+  fetch(request: Request, env: unknown, ctx: ExecutionContext): Response | Promise<Response> {
+    handler ??= buildHandler(env);
+    return handler(request, env, ctx);
   },
 };
