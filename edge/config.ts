@@ -14,7 +14,7 @@ export const EdgeConfigSchema = z.object({
   maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
   /** Per-tenant queue cap used when the tenant record has none (0 = unlimited). */
   defaultMaxQueued: z.number().int().nonnegative().default(0),
-  /** Output tokens reserved when the client gives no max_tokens (fair-queue cost and quota reservation). */
+  /** max_tokens applied (and reserved for quotas and the fair queue) when the client gives none. */
   defaultReserveOutputTokens: z.number().int().positive().default(1024),
   /**
    * After a client disconnects mid-request, wait this long before cancelling,

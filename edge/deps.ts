@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { ApiKeyRecord } from "../proto/queue/messages.js";
 import type { Admission } from "./admission.js";
 import type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
+import type { EdgeMetrics, RequestObs } from "./metrics.js";
 import type { ModelRegistry } from "./models.js";
 import type { ResponseStreamReader } from "./streams/reader.js";
 import type { Tenant } from "./tenants.js";
@@ -38,6 +39,8 @@ export interface EdgeDeps {
   logger?: Logger;
   /** default: openAdmission (admit all) */
   admission?: Admission;
+  /** default: no-op (the Node entry passes the Prometheus implementation) */
+  metrics?: EdgeMetrics;
 }
 
 /** EdgeDeps with every default filled in, as the routes see it. */
@@ -51,6 +54,7 @@ export interface ResolvedDeps {
   logger: Logger;
   admission: Admission;
   models: ModelRegistry;
+  metrics: EdgeMetrics;
 }
 
 /** Typed Hono context: set by middleware, read by handlers. */
@@ -65,5 +69,7 @@ export type EdgeEnv = {
     releaseConn: () => void;
     /** set by a handler whose response outlives it (SSE): the stream then releases the connection */
     streaming: boolean;
+    /** what the metrics and the access log learn about this request (edge/metrics.ts) */
+    obs: RequestObs;
   };
 };

@@ -78,6 +78,9 @@ export function workerRedisOptions(password?: string): RedisOptions {
     noDelay: false,
     autoResubscribe: false,
     enableReadyCheck: false,
+    // Sent with the first command (no extra round trip); lets operators count
+    // the Worker's connections in CLIENT LIST.
+    connectionName: "sg-edge-worker",
     ...(password ? { password } : {}),
   };
 }
@@ -116,6 +119,11 @@ export function workerDeps(redisUrl: string, config: EdgeDeps["config"], opts: {
 type Handler = (request: Request, env: unknown, ctx: ExecutionContext) => Response | Promise<Response>;
 let handler: Handler | undefined;
 
+/** "REDIS_URL: ...; KEEPALIVE_MS: ..." — one line, naming each bad variable. */
+function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "env"}: ${i.message}`).join("; ");
+}
+
 function misconfigured(message: string): Handler {
   console.error(`speedgate edge Worker: bad configuration: ${message}`);
   const body = JSON.stringify({
@@ -127,7 +135,7 @@ function misconfigured(message: string): Handler {
 /** Parses the bindings into the app (or into an error handler), once per isolate. */
 export function buildHandler(rawEnv: unknown): Handler {
   const parsed = WorkerEnvSchema.safeParse(rawEnv ?? {});
-  if (!parsed.success) return misconfigured(z.prettifyError(parsed.error).replaceAll("\n", " "));
+  if (!parsed.success) return misconfigured(describeIssues(parsed.error));
   const env: ParsedEnv = parsed.data;
   const config: EdgeConfigInput = {
     keepaliveMs: env.KEEPALIVE_MS,
@@ -147,7 +155,7 @@ export function buildHandler(rawEnv: unknown): Handler {
       }),
     );
   } catch (err) {
-    return misconfigured(err instanceof z.ZodError ? z.prettifyError(err).replaceAll("\n", " ") : String(err));
+    return misconfigured(err instanceof z.ZodError ? describeIssues(err) : String(err));
   }
   return (request, workerEnv, ctx) => {
     const s: RequestScope = { ctx, open: 0 };
@@ -155,7 +163,7 @@ export function buildHandler(rawEnv: unknown): Handler {
       const res = await app.fetch(request, workerEnv, ctx);
       // A streamed body still holds its connection: keep the request's I/O
       // context alive until it is closed, even when the client is gone.
-      if (false && s.open > 0) ctx.waitUntil(new Promise<void>((resolve) => (s.idle = resolve)));
+      if (s.open > 0) ctx.waitUntil(new Promise<void>((resolve) => (s.idle = resolve)));
       return res;
     });
   };

@@ -41,7 +41,7 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
 
   const body = await readJson(c, deps.config.maxBodyBytes);
   const parsed = kind === "chat" ? chatJob(parseBody(ChatCompletionRequestSchema, body)) : completionJob(parseBody(CompletionRequestSchema, body));
-  const { model, stream, includeUsage, promptChars } = parsed;
+  const { model, stream, includeUsage, promptBound } = parsed;
 
   const key = c.get("keyRecord");
   const tenant = c.get("tenant");
@@ -55,7 +55,13 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
   const rid = c.get("requestId");
   const now = deps.now();
   const n = parsed.sampling.n;
-  const reserved = Math.ceil(promptChars / 4) + (parsed.sampling.max_tokens ?? deps.config.defaultReserveOutputTokens) * n;
+  // Without a client limit the request gets the configured default, so what it may
+  // generate is known (and reserved) at admission, and a resumed request stops where
+  // an unbroken one would.
+  parsed.sampling.max_tokens ??= deps.config.defaultReserveOutputTokens;
+  // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
+  // tokens-per-minute limit holds exactly: settlement only ever refunds.
+  const reserved = promptBound + parsed.sampling.max_tokens * n;
   const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
   const conn = c.get("conn");
   const decision = await deps.admission.admit(conn, admissionReq);
@@ -176,7 +182,7 @@ interface ParsedJob {
   model: string;
   stream: boolean;
   includeUsage: boolean;
-  promptChars: number;
+  promptBound: number;
   sampling: Job["sampling"];
   payload: Pick<Job, "messages" | "tools" | "chat_template_kwargs" | "prompt">;
 }
@@ -197,19 +203,42 @@ function common(req: ChatCompletionRequest | CompletionRequest) {
   return { model: req.model, stream, includeUsage: stream && req.stream_options?.include_usage === true };
 }
 
+/**
+ * Byte-level BPE (Qwen, Llama 3, GPT) never produces more tokens than UTF-8
+ * bytes, so bytes + the chat template's own tokens bound the prompt's size.
+ */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+/** Template tokens per message (role markers, newlines) and per prompt (generation prefix). */
+const TEMPLATE_TOKENS_PER_MESSAGE = 8;
+const TEMPLATE_TOKENS_BASE = 16;
+/** The tool-use instructions a chat template adds when tools are given. */
+const TEMPLATE_TOKENS_TOOLS = 512;
+
 function chatJob(req: ChatCompletionRequest): ParsedJob {
-  let chars = 0;
+  let bound = TEMPLATE_TOKENS_BASE;
   const messages = req.messages.map((m, i) => {
     const content = flattenContent(m.content, `messages.${i}.content`);
     if (content === null && m.role !== "assistant") {
       throw new EdgeError("invalid_request", `Messages with role '${m.role}' must have content.`, { param: `messages.${i}.content` });
     }
-    chars += content?.length ?? 0;
+    bound += TEMPLATE_TOKENS_PER_MESSAGE + utf8Length(content ?? "") + utf8Length(m.name ?? "");
     const msg: NonNullable<Job["messages"]>[number] = { role: m.role, content };
     if (m.name !== undefined) msg.name = m.name;
     if (m.tool_calls !== undefined) {
       msg.tool_calls = m.tool_calls;
-      chars += JSON.stringify(m.tool_calls).length;
+      bound += utf8Length(JSON.stringify(m.tool_calls));
     }
     if (m.tool_call_id !== undefined) msg.tool_call_id = m.tool_call_id;
     return msg;
@@ -217,10 +246,10 @@ function chatJob(req: ChatCompletionRequest): ParsedJob {
   const payload: ParsedJob["payload"] = { messages };
   if (req.tools) {
     payload.tools = req.tools;
-    chars += JSON.stringify(req.tools).length;
+    bound += TEMPLATE_TOKENS_TOOLS + utf8Length(JSON.stringify(req.tools));
   }
   if (req.chat_template_kwargs) payload.chat_template_kwargs = req.chat_template_kwargs;
-  return { ...common(req), promptChars: chars, sampling: sampling(req, req.max_completion_tokens ?? req.max_tokens), payload };
+  return { ...common(req), promptBound: bound, sampling: sampling(req, req.max_completion_tokens ?? req.max_tokens), payload };
 }
 
 function completionJob(req: CompletionRequest): ParsedJob {
@@ -228,5 +257,5 @@ function completionJob(req: CompletionRequest): ParsedJob {
   if (typeof req.prompt === "string") prompt = req.prompt;
   else if (req.prompt.length === 1) prompt = req.prompt[0]!;
   else throw new EdgeError("invalid_request", "Exactly one prompt per request is supported (no batches).", { param: "prompt" });
-  return { ...common(req), promptChars: prompt.length, sampling: sampling(req, req.max_tokens), payload: { prompt } };
+  return { ...common(req), promptBound: utf8Length(prompt), sampling: sampling(req, req.max_tokens), payload: { prompt } };
 }
