@@ -8,6 +8,8 @@ import type { EdgeDeps, EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, errorResponse } from "./errors.js";
 import { auth } from "./middleware/auth.js";
 import { connection } from "./middleware/connection.js";
+import { observe } from "./middleware/observe.js";
+import { noopEdgeMetrics } from "./metrics.js";
 import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
@@ -16,6 +18,7 @@ import { adminRoutes } from "./admin/routes.js";
 
 export type { EdgeDeps, EdgeEnv, RedisLease, ResolvedDeps } from "./deps.js";
 export type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
+export type { EdgeMetrics, FinishedRequest } from "./metrics.js";
 
 /** Fills in EdgeDeps defaults (and validates the config: a bad value throws here, at startup). */
 export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
@@ -31,6 +34,7 @@ export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
     logger: deps.logger ?? silentLogger,
     admission: deps.admission ?? openAdmission,
     models: new ModelRegistry(config.modelCacheMs, now),
+    metrics: deps.metrics ?? noopEdgeMetrics,
   };
 }
 
@@ -48,6 +52,7 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   app.notFound((c) => errorResponse(c, new EdgeError("not_found", `Invalid URL (${c.req.method} ${c.req.path})`), deps.logger));
 
   app.use("*", requestId(deps));
+  app.use("*", observe(deps));
   // Wrong method on a known path: 405 before auth, like any router would.
   app.use("*", async (c, next) => {
     const allowed = ROUTES[c.req.path] ?? (c.req.path.startsWith("/v1/models/") ? "GET" : undefined);

@@ -7,7 +7,7 @@ import { streamSSE } from "hono/streaming";
 import { keys } from "../proto/queue/keys.js";
 import type { Usage } from "../proto/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
-import { EdgeError, UpstreamError, type OpenAIErrorBody } from "./errors.js";
+import { EdgeError, UpstreamError, isRedisUnavailable, type OpenAIErrorBody } from "./errors.js";
 import { ChunkBuilder, ResponseAccumulator } from "./openai/format.js";
 import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
@@ -114,7 +114,7 @@ function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, re
       try {
         if (grace > 0 && (await attachCount(lease.redis, t.rid, false)) !== t.attach) return;
         await cancelRequest(lease.redis, t.rid, reason);
-        deps.logger.info({ requestId: t.rid, reason, ms: deps.now() - started }, "request cancelled");
+        deps.logger.info({ requestId: t.rid, tenant: t.meta.tenant_id, model: t.meta.model, reason, ms: deps.now() - started }, "request cancelled");
       } finally {
         lease.release();
       }
@@ -134,11 +134,17 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   const conn = c.get("conn");
   const release = c.get("releaseConn");
   const builder = new ChunkBuilder(t.rid, t.meta, compareIds(t.afterId, "0") !== 0);
+  // The stream outlives the handler: this relay finishes the request's observation.
+  const obs = c.get("obs");
+  obs.deferred = true;
+  deps.metrics.streams(1);
   return streamSSE(c, async (stream) => {
     const gone = new AbortController();
     stream.onAbort(() => gone.abort());
     c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
     let finished = false;
+    /** the request's effective status and error code, for metrics and the access log */
+    let outcome: [number, string | null] = [200, null];
     const writeError = (body: OpenAIErrorBody, id?: string) => stream.writeSSE({ data: JSON.stringify(body), id });
     try {
       if (t.position !== null) await stream.write(`: queued position=${t.position}\n\n`);
@@ -150,6 +156,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
           await stream.writeSSE({ data: "[DONE]" });
         } else if (item.kind === "timeout") {
           finished = true;
+          outcome = [503, "queue_timeout"];
           cancelLater(c, deps, t, "queue_timeout");
           await writeError(queueTimeout(deps).body());
         } else {
@@ -157,9 +164,13 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
             const ev = e.event;
             if (ev.type === "chunk") {
               const chunk = builder.fromChunk(ev);
-              if (chunk) await stream.writeSSE({ id: e.id, data: JSON.stringify(chunk) });
+              if (chunk) {
+                await stream.writeSSE({ id: e.id, data: JSON.stringify(chunk) });
+                if (ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
+              }
             } else if (ev.type === "done") {
               finished = true;
+              obs.done(ev.usage);
               const closing = builder.closing();
               if (closing) await stream.writeSSE({ id: e.id, data: JSON.stringify(closing) });
               if (t.meta.include_usage) await stream.writeSSE({ id: e.id, data: JSON.stringify(builder.usage(ev.usage)) });
@@ -167,21 +178,29 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
               runInBackground(c, deps, touchMeta(conn, t.rid));
             } else {
               finished = true;
+              outcome = [ev.error.status, ev.error.code];
               await writeError(new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message).body(), e.id);
             }
           }
         }
       }
     } catch (err) {
-      deps.logger.error({ err: (err as Error).message, requestId: t.rid }, "stream relay failed");
+      deps.logger.error({ err: (err as Error).message, requestId: t.rid, tenant: t.meta.tenant_id, model: t.meta.model }, "stream relay failed");
+      const redisDown = isRedisUnavailable(err);
+      if (redisDown) deps.metrics.redisError("stream_read");
+      outcome = redisDown ? [503, "service_unavailable"] : [500, "internal_error"];
       if (!gone.signal.aborted) {
         await writeError({ error: { message: "Internal server error", type: "server_error", param: null, code: "internal_error" } });
       }
     } finally {
       if (!finished) {
         cancelLater(c, deps, t, gone.signal.aborted ? "client_disconnected" : "edge_error");
+        if (gone.signal.aborted) outcome = [499, "client_disconnected"];
+        else if (outcome[0] < 400) outcome = [500, "edge_error"];
       }
       release();
+      deps.metrics.streams(-1);
+      obs.finish(outcome[0], outcome[1]);
     }
   });
 }
@@ -205,6 +224,7 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
         if (ev.type === "chunk") acc.add(ev);
         else if (ev.type === "done") {
           finished = true;
+          c.get("obs").done(ev.usage);
           runInBackground(c, deps, touchMeta(conn, t.rid));
           return c.json(acc.build(ev.usage));
         } else {

@@ -52,6 +52,12 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
     throw new EdgeError("model_not_found", `The model '${model}' does not exist or is not being served right now.`, { param: "model" });
   }
 
+  const obs = c.get("obs");
+  obs.model = model;
+  obs.operation = kind === "chat" ? "chat" : "text_completion";
+  obs.tenant = tenant.id;
+  obs.stream = stream;
+
   const rid = c.get("requestId");
   const now = deps.now();
   const n = parsed.sampling.n;
@@ -134,6 +140,12 @@ async function resume(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind, lastE
   }
   c.set("requestId", rid);
   c.header("x-request-id", rid);
+  const obs = c.get("obs");
+  obs.model = meta.model;
+  obs.operation = kind === "chat" ? "chat" : "text_completion";
+  obs.tenant = meta.tenant_id;
+  obs.stream = meta.stream;
+  obs.resumed = true;
   const attach = await attachCount(conn, rid, true);
   const target = { rid, meta, afterId: lastEventId, position: null, attach };
   return meta.stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
