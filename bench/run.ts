@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { startStack, freePort } from "../scripts/stack.js";
 import { seedApiKey } from "../edge/tenants.js";
 import { runStreams } from "./scenarios/streams.js";
+import { runAdmission } from "./scenarios/admission.js";
 import { writeResults, toMarkdown, type Table } from "./lib/report.js";
 
 const { values: args } = parseArgs({
@@ -47,6 +48,11 @@ async function main() {
         tokens: Number(args.tokens),
       });
       data.streams = r.rows;
+      tables.push(r.table);
+    }
+    if (scenarios.includes("admission")) {
+      const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2 });
+      data.admission = { rows: r.rows, added: r.added };
       tables.push(r.table);
     }
   } finally {

@@ -13,6 +13,8 @@ import type { EdgeConfigInput, Logger } from "./config.js";
 import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
 import { quotaAdmission } from "./quota-admission.js";
+import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./metrics-prom.js";
+import { DEFAULT_TENANT_LABELS } from "../proto/metrics.js";
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
@@ -28,6 +30,13 @@ const EnvSchema = z.object({
   /** "off" runs without quota admission (benchmark baseline) */
   EDGE_QUOTAS: z.enum(["on", "off"]).default("on"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Prometheus GET /metrics on its own port (not the public one); "off" disables, 0 = any free port */
+  EDGE_METRICS_PORT: z
+    .union([z.literal("off"), z.coerce.number().int().min(0).max(65535)])
+    .default(9465),
+  EDGE_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+  /** how many tenants (first seen) get their own metrics label; the rest are "other" */
+  METRICS_TENANT_LABELS: z.coerce.number().int().nonnegative().default(DEFAULT_TENANT_LABELS),
 });
 
 export interface NodeEdgeOptions {
@@ -39,20 +48,37 @@ export interface NodeEdgeOptions {
   logger?: Logger;
   /** default: quota admission (tenant and key limits enforced) */
   admission?: Admission;
+  /** serve Prometheus GET /metrics on this port (0 = any free port); undefined = no metrics server */
+  metricsPort?: number;
+  /** default: host */
+  metricsHost?: string;
+  /** tenants (first seen) with their own metrics label; default 20 */
+  tenantLabels?: number;
 }
 
 export interface NodeEdge {
   url: string;
   port: number;
+  /** http://host:port/metrics when the metrics server runs */
+  metricsUrl?: string;
+  metricsPort?: number;
+  /** the edge's Prometheus registry (also when no metrics server runs) */
+  metrics: PromEdgeMetrics;
   close(): Promise<void>;
 }
 
 /** Starts the edge on Node; resolves once it listens. */
 export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
-  const logger = opts.logger ?? pino({ level: "info" });
+  const logger = opts.logger ?? pino({ name: "edge", level: "info" });
+  const metrics = new PromEdgeMetrics({ tenantLabels: opts.tenantLabels ?? DEFAULT_TENANT_LABELS });
   // One command connection for every request of this process (ioredis pipelines them).
+  // No enableAutoPipelining: ioredis 5.8 mis-matches replies when a Lua script
+  // (EVALSHA with its NOSCRIPT fallback) shares an auto-pipeline ("results[i] is not iterable").
   const redis = new Redis(opts.redisUrl, { connectionName: "sg-edge", lazyConnect: true });
-  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
+  redis.on("error", (err: Error) => {
+    metrics.redisError("connection");
+    logger.warn({ err: err.message }, "redis connection error");
+  });
   await redis.connect();
   const streams = new MultiplexedStreamReader(redis, { logger });
   const app = createApp({
@@ -61,6 +87,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     config: opts.config,
     logger,
     admission: opts.admission ?? quotaAdmission(),
+    metrics,
   });
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
@@ -69,10 +96,25 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     server.once("error", reject);
   });
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metricsServer = await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? host);
+    } catch (err) {
+      server.close();
+      await streams.close();
+      redis.disconnect();
+      throw new Error(`edge: cannot serve /metrics on port ${opts.metricsPort}: ${(err as Error).message}`);
+    }
+  }
   return {
     url: `http://${shownHost}:${port}`,
     port,
+    metricsUrl: metricsServer?.url,
+    metricsPort: metricsServer?.port,
+    metrics,
     async close() {
+      await metricsServer?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Open SSE streams would keep close() waiting: end them.
@@ -91,7 +133,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env = parsed.data;
-  const logger = pino({ level: env.LOG_LEVEL });
+  const logger = pino({ name: "edge", level: env.LOG_LEVEL });
   const config: EdgeConfigInput = {
     keepaliveMs: env.EDGE_KEEPALIVE_MS,
     queueDeadlineMs: env.EDGE_QUEUE_DEADLINE_MS,
@@ -108,8 +150,12 @@ async function main(): Promise<void> {
     config,
     logger,
     admission: env.EDGE_QUOTAS === "on" ? quotaAdmission() : openAdmission,
+    metricsPort: env.EDGE_METRICS_PORT === "off" ? undefined : env.EDGE_METRICS_PORT,
+    metricsHost: env.EDGE_METRICS_HOST,
+    tenantLabels: env.METRICS_TENANT_LABELS,
   });
-  console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port }));
+  logger.info({ url: edge.url, metricsUrl: edge.metricsUrl ?? null }, "edge started");
+  console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port, metricsUrl: edge.metricsUrl }));
   const stop = () => {
     void edge.close().finally(() => process.exit(0));
   };

@@ -82,7 +82,11 @@ export class RequestObs {
     readonly startedAt: number,
     private readonly now: () => number,
     private readonly onFinish: (r: FinishedRequest) => void,
-  ) {}
+  ) {
+    // Known from the route alone, so rejected requests (401, 400...) count as completions too.
+    if (route === "/v1/chat/completions") this.operation = "chat";
+    else if (route === "/v1/completions") this.operation = "text_completion";
+  }
 
   /** A content chunk went out to the client. */
   chunk(): void {

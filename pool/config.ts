@@ -2,14 +2,20 @@
 // directly to startPool by tests). Invalid config fails loudly with every problem listed.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { DEFAULT_ROUTING, POLICIES } from "./routing/policies.js";
+import { DEFAULT_BREAKER } from "./workers/circuit-breaker.js";
+import { DEFAULT_HUNG } from "./workers/registry.js";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 export const PoolConfigSchema = z.object({
   redisUrl: z.string().url(),
   poolId: z.string().min(1).default(() => `pool-${randomUUID().slice(0, 8)}`),
-  /** gRPC addresses of the TokenSpeed workers ("host:port" or "grpc://host:port"). */
-  workers: z.array(z.string().min(1)).min(1),
+  /**
+   * gRPC addresses of the TokenSpeed workers ("host:port" or "grpc://host:port"). May be
+   * empty when workers register themselves at run time (workerDiscoveryMs, workers/discovery.ts).
+   */
+  workers: z.array(z.string().min(1)).default([]),
   /** Model to serve; unset = the workers' served_model_name (GetModelInfo). */
   model: z.string().min(1).optional(),
   /** A claimed job's lease; extended every leaseMs/3, reaped when it lapses. */
@@ -39,7 +45,60 @@ export const PoolConfigSchema = z.object({
   healthIntervalMs: int(5_000),
   /** How long startPool waits for the workers to answer GetModelInfo. */
   startupTimeoutMs: int(30_000),
+  /** Worker selection (pool/routing/policies.ts): kv_aware | load_aware | session | round_robin | least_in_flight. */
+  routingPolicy: z.enum(POLICIES).default("kv_aware"),
+  routing: z
+    .object({
+      /** kv_aware: cost = uncached prompt tokens + alpha x load (load in prefill-token equivalents). */
+      kvAlpha: z.coerce.number().nonnegative().default(DEFAULT_ROUTING.kvAlpha),
+      decodeTokenCost: z.coerce.number().nonnegative().default(DEFAULT_ROUTING.decodeTokenCost),
+      balanceAbsThreshold: z.coerce.number().nonnegative().default(DEFAULT_ROUTING.balanceAbsThreshold),
+      balanceRelThreshold: z.coerce.number().positive().default(DEFAULT_ROUTING.balanceRelThreshold),
+      /** Subscribe to workers' KV events (kv_aware); false = approximate index only. */
+      kvEvents: z.boolean().default(true),
+      blockSize: int(DEFAULT_ROUTING.blockSize),
+    })
+    .default({
+      kvAlpha: DEFAULT_ROUTING.kvAlpha,
+      decodeTokenCost: DEFAULT_ROUTING.decodeTokenCost,
+      balanceAbsThreshold: DEFAULT_ROUTING.balanceAbsThreshold,
+      balanceRelThreshold: DEFAULT_ROUTING.balanceRelThreshold,
+      kvEvents: true,
+      blockSize: DEFAULT_ROUTING.blockSize,
+    }),
+  /** Per-worker circuit breaker (wire §5.2). */
+  breaker: z
+    .object({
+      failureThreshold: int(DEFAULT_BREAKER.failureThreshold),
+      cooldownMs: int(DEFAULT_BREAKER.cooldownMs),
+      successThreshold: int(DEFAULT_BREAKER.successThreshold),
+    })
+    .default(DEFAULT_BREAKER),
+  /** Hung-worker watchdog (workers/registry.ts HungOptions). */
+  hung: z
+    .object({
+      minSilenceMs: int(DEFAULT_HUNG.minSilenceMs),
+      gapFactor: z.coerce.number().positive().default(DEFAULT_HUNG.gapFactor),
+      prefillTokensPerS: int(DEFAULT_HUNG.prefillTokensPerS),
+      confirmMs: int(DEFAULT_HUNG.confirmMs),
+      tickMs: int(DEFAULT_HUNG.tickMs),
+    })
+    .default(DEFAULT_HUNG),
+  /** Period of the Redis worker-registry scan (workers joining/leaving/draining at run time); 0 = off. */
+  workerDiscoveryMs: z.coerce.number().int().nonnegative().default(1_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * Internal HTTP port: GET /metrics, /status (live page), /status.json, /healthz.
+   * Unset = no HTTP server (tests); 0 = any free port (startPool reports it). CLI default 9464.
+   */
+  httpPort: z.coerce.number().int().min(0).max(65535).optional(),
+  httpHost: z.string().min(1).default("0.0.0.0"),
+  /** When set, /status and /status.json require it (Bearer header or ?token=). */
+  adminToken: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
+  /** How many tenants (first seen) get their own metrics label; later ones are "other". */
+  metricsTenantLabels: z.coerce.number().int().nonnegative().default(20),
+  /** GetLoads poll period for the metrics and the status page (only while httpPort is served). */
+  loadsIntervalMs: int(1_000),
 });
 
 export type PoolConfig = z.infer<typeof PoolConfigSchema>;
@@ -58,7 +117,13 @@ export function parseConfig(input: PoolConfigInput): PoolConfig {
 /**
  * Env vars: REDIS_URL, POOL_ID, WORKERS (comma-separated), MODEL, LEASE_MS, HEARTBEAT_MS,
  * REAP_INTERVAL_MS, MAX_IN_FLIGHT, CLAIM_BATCH, IDLE_POLL_MS, COALESCE_MIN_INTERVAL_MS,
- * MAX_ATTEMPTS, HEALTH_INTERVAL_MS, STARTUP_TIMEOUT_MS, LOG_LEVEL.
+ * MAX_ATTEMPTS, HEALTH_INTERVAL_MS, STARTUP_TIMEOUT_MS, LOG_LEVEL,
+ * ROUTING_POLICY (kv_aware|load_aware|session|round_robin|least_in_flight), KV_ALPHA,
+ * ROUTING_DECODE_TOKEN_COST, BALANCE_ABS_THRESHOLD, BALANCE_REL_THRESHOLD, KV_EVENTS (off),
+ * KV_BLOCK_SIZE, CB_FAILURES, CB_COOLDOWN_MS, CB_SUCCESSES, HUNG_MIN_SILENCE_MS,
+ * HUNG_GAP_FACTOR, HUNG_PREFILL_TOKENS_PER_S, HUNG_CONFIRM_MS, HUNG_TICK_MS, WORKER_DISCOVERY_MS,
+ * POOL_HTTP_PORT (default 9464; "off" = no HTTP server), POOL_HTTP_HOST, ADMIN_TOKEN,
+ * METRICS_TENANT_LABELS, LOADS_INTERVAL_MS.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig {
   const v = (k: string) => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
@@ -80,6 +145,33 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig 
     maxAttempts: v("MAX_ATTEMPTS") as unknown as number,
     healthIntervalMs: v("HEALTH_INTERVAL_MS") as unknown as number,
     startupTimeoutMs: v("STARTUP_TIMEOUT_MS") as unknown as number,
+    routingPolicy: v("ROUTING_POLICY") as PoolConfig["routingPolicy"] | undefined,
+    routing: {
+      kvAlpha: v("KV_ALPHA") as unknown as number,
+      decodeTokenCost: v("ROUTING_DECODE_TOKEN_COST") as unknown as number,
+      balanceAbsThreshold: v("BALANCE_ABS_THRESHOLD") as unknown as number,
+      balanceRelThreshold: v("BALANCE_REL_THRESHOLD") as unknown as number,
+      kvEvents: v("KV_EVENTS") === undefined ? undefined : v("KV_EVENTS") !== "off",
+      blockSize: v("KV_BLOCK_SIZE") as unknown as number,
+    },
+    breaker: {
+      failureThreshold: v("CB_FAILURES") as unknown as number,
+      cooldownMs: v("CB_COOLDOWN_MS") as unknown as number,
+      successThreshold: v("CB_SUCCESSES") as unknown as number,
+    },
+    hung: {
+      minSilenceMs: v("HUNG_MIN_SILENCE_MS") as unknown as number,
+      gapFactor: v("HUNG_GAP_FACTOR") as unknown as number,
+      prefillTokensPerS: v("HUNG_PREFILL_TOKENS_PER_S") as unknown as number,
+      confirmMs: v("HUNG_CONFIRM_MS") as unknown as number,
+      tickMs: v("HUNG_TICK_MS") as unknown as number,
+    },
+    workerDiscoveryMs: v("WORKER_DISCOVERY_MS") as unknown as number,
     logLevel: v("LOG_LEVEL") as PoolConfig["logLevel"] | undefined,
+    httpPort: v("POOL_HTTP_PORT") === "off" ? undefined : ((v("POOL_HTTP_PORT") ?? 9464) as unknown as number),
+    httpHost: v("POOL_HTTP_HOST"),
+    adminToken: v("ADMIN_TOKEN"),
+    metricsTenantLabels: v("METRICS_TENANT_LABELS") as unknown as number,
+    loadsIntervalMs: v("LOADS_INTERVAL_MS") as unknown as number,
   });
 }

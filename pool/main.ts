@@ -3,7 +3,7 @@
 import type { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import type { PoolInfo } from "../proto/queue/messages.js";
 import { configFromEnv, parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
 import { Dispatcher, type DispatcherStats } from "./dispatcher.js";
@@ -12,7 +12,13 @@ import { QueueClient } from "./queue.js";
 import { fetchTokenizer } from "./tokenizer/fetch.js";
 import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
 import { WorkerRegistry } from "./workers/registry.js";
-import { LeastInFlightRouter, type Router } from "./workers/router.js";
+import { instrumentQueue, PoolTelemetry } from "./telemetry.js";
+import { LoadPoller } from "./status/loads.js";
+import { buildSnapshot } from "./status/snapshot.js";
+import { startStatusServer, type StatusServer } from "./status/http.js";
+import type { Router } from "./workers/router.js";
+import { WorkerDiscovery } from "./workers/discovery.js";
+import { createRouter, DEFAULT_ROUTING } from "./routing/policies.js";
 
 export interface PoolHandle {
   poolId: string;
@@ -24,27 +30,50 @@ export interface PoolHandle {
   stop(): Promise<void>;
   /** Abrupt, for tests: behaves like a crashed process (no more Redis writes, no ack). */
   kill(): void;
+  /** The workers, their breakers and the router (tests, admin). */
+  registry: WorkerRegistry;
+  /** Drain a worker in this pool only (no new work; open streams finish). Cluster-wide: setWorkerDraining(). */
+  drain(address: string, on?: boolean): boolean;
+  /** Metrics, recent errors, tokens/s (also when no HTTP port is served). */
+  telemetry: PoolTelemetry;
+  /** The bound internal HTTP port (/metrics, /status), when config.httpPort is set. */
+  httpPort?: number;
+  /** e.g. http://127.0.0.1:9464 */
+  httpUrl?: string;
 }
 
 export interface StartOptions {
-  /** Worker selection policy (default: least in-flight). */
+  /** Worker selection policy (default: config.routingPolicy). */
   router?: Router;
+  /** Base logger (default: pino to stdout at config.logLevel); tests pass one to capture lines. */
+  logger?: Logger;
 }
 
 export async function startPool(input: PoolConfigInput | PoolConfig, opts: StartOptions = {}): Promise<PoolHandle> {
   const cfg = parseConfig(input);
-  const log = pino({ name: "pool", level: cfg.logLevel }).child({ pool: cfg.poolId });
-  const registry = new WorkerRegistry(cfg.workers, opts.router ?? new LeastInFlightRouter(), log, cfg.model);
+  const log = (opts.logger ?? pino({ name: "pool", level: cfg.logLevel })).child({ pool: cfg.poolId });
+  const router = opts.router ?? createRouter({ ...DEFAULT_ROUTING, ...cfg.routing, policy: cfg.routingPolicy });
+  const registry = new WorkerRegistry(cfg.workers, router, log, cfg.model, {
+    breaker: cfg.breaker,
+    hung: cfg.hung,
+    loadsIntervalMs: cfg.loadsIntervalMs,
+  });
+  // Workers registered in Redis at run time (workers/discovery.ts); its own connection.
+  const discoRedis = cfg.workerDiscoveryMs > 0 ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  discoRedis?.on("error", (e) => log.error({ err: e.message }, "redis (worker discovery)"));
+  const discovery = discoRedis ? new WorkerDiscovery(discoRedis, registry, log) : undefined;
 
   // Learn what the workers serve; a worker that is down now joins later via the health loop.
   const deadline = Date.now() + cfg.startupTimeoutMs;
   for (;;) {
+    await discovery?.scan();
     await registry.refresh();
-    if (registry.workers.every((w) => w.model !== undefined)) break;
+    if (registry.workers.length > 0 && registry.workers.every((w) => w.model !== undefined)) break;
     if (Date.now() > deadline) {
       if (registry.models().length > 0) break;
       registry.stop();
-      throw new Error(`no worker answered GetModelInfo within ${cfg.startupTimeoutMs} ms: ${cfg.workers.join(", ")}`);
+      discoRedis?.disconnect();
+      throw new Error(`no worker answered GetModelInfo within ${cfg.startupTimeoutMs} ms: ${cfg.workers.join(", ") || "(none configured or registered)"}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -63,18 +92,29 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     }
     if (!tokenizers.has(model)) {
       registry.stop();
+      discovery?.stop();
+      discoRedis?.disconnect();
       throw new Error(`cannot load the tokenizer of ${model}:\n  ${errors.join("\n  ")}`);
     }
   }
   registry.start(cfg.healthIntervalMs);
+  discovery?.start(cfg.workerDiscoveryMs);
 
   // Commands share one connection (auto-pipelined: concurrent requests' writes go out
   // together); pub/sub needs a dedicated one.
   const redis = new Redis(cfg.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   const sub = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
-  redis.on("error", (e) => log.error({ err: e.message }, "redis"));
-  sub.on("error", (e) => log.error({ err: e.message }, "redis (subscriber)"));
-  const queue = new QueueClient(redis, cfg.poolId, cfg.leaseMs);
+  const loads = new LoadPoller(() => registry.workers, cfg.loadsIntervalMs);
+  const telemetry = new PoolTelemetry({ registry, redis, models: () => models, log, tenantLabels: cfg.metricsTenantLabels, loads });
+  redis.on("error", (e) => {
+    telemetry.redisError("connection", e.message);
+    log.error({ err: e.message }, "redis");
+  });
+  sub.on("error", (e) => {
+    telemetry.redisError("subscriber", e.message);
+    log.error({ err: e.message }, "redis (subscriber)");
+  });
+  const queue = instrumentQueue(new QueueClient(redis, cfg.poolId, cfg.leaseMs), telemetry);
   const dispatcher = new Dispatcher(
     cfg,
     models,
@@ -88,6 +128,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       maxAttempts: cfg.maxAttempts,
       minWriteIntervalMs: cfg.coalesce.minWriteIntervalMs,
       log,
+      observer: telemetry,
     },
     log,
   );
@@ -105,8 +146,32 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   };
   await heartbeat();
   const hb = setInterval(() => void heartbeat(), cfg.heartbeatMs);
+  telemetry.attach(dispatcher.events);
   await dispatcher.start();
-  log.info({ models, workers: cfg.workers }, "pool started");
+  let http: StatusServer | undefined;
+  if (cfg.httpPort !== undefined) {
+    loads.start();
+    try {
+      http = await startStatusServer({
+        port: cfg.httpPort,
+        host: cfg.httpHost,
+        registry: telemetry.metrics.registry,
+        adminToken: cfg.adminToken,
+        snapshot: () => buildSnapshot({ poolId: cfg.poolId, models, startedAt, telemetry, loads }),
+      });
+    } catch (e) {
+      loads.stop();
+      dispatcher.kill();
+      clearInterval(hb);
+      registry.stop();
+      discovery?.stop();
+      discoRedis?.disconnect();
+      redis.disconnect();
+      sub.disconnect();
+      throw new Error(`cannot serve the pool's HTTP port ${cfg.httpPort} (POOL_HTTP_PORT): ${(e as Error).message}`);
+    }
+  }
+  log.info({ models, workers: cfg.workers, http: http?.url ?? null }, "pool started");
 
   let stopped = false;
   return {
@@ -114,13 +179,22 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     models,
     stats: () => ({ ...dispatcher.stats, inFlight: dispatcher.held.size }),
     events: dispatcher.events,
+    telemetry,
+    registry,
+    drain: (address, on = true) => registry.drain(address, on),
+    httpPort: http?.port,
+    httpUrl: http?.url,
     async stop() {
       if (stopped) return;
       stopped = true;
       await dispatcher.stop();
+      loads.stop();
+      await http?.close();
       clearInterval(hb);
       await unregister(redis, cfg.poolId);
       registry.stop();
+      discovery?.stop();
+      discoRedis?.disconnect();
       await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})]);
       log.info("pool stopped");
     },
@@ -128,10 +202,14 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       if (stopped) return;
       stopped = true;
       clearInterval(hb);
+      loads.stop();
+      void http?.close();
       redis.disconnect();
       sub.disconnect();
       dispatcher.kill();
       registry.stop();
+      discovery?.stop();
+      discoRedis?.disconnect();
     },
   };
 }
@@ -146,7 +224,7 @@ async function main(): Promise<void> {
   }
   const pool = await startPool(cfg);
   // One JSON line on stdout when serving: scripts/stack.ts waits for it.
-  console.log(JSON.stringify({ ready: true, poolId: pool.poolId, models: pool.models }));
+  console.log(JSON.stringify({ ready: true, poolId: pool.poolId, models: pool.models, http: pool.httpUrl }));
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) process.exit(1); // second signal: do not wait

@@ -8,9 +8,12 @@ import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "./queue.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
 import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
-import type { WorkerRegistry } from "./workers/registry.js";
+import type { CallOutcome, WorkerRegistry } from "./workers/registry.js";
+import type { RouteRequest } from "./workers/router.js";
+import { sessionKeyOf } from "./routing/session-key.js";
 import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "./workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
+import { noRunTrace, type RunObserver, type RunTrace } from "./observe.js";
 import { err, ok, type Result } from "./result.js";
 
 export interface RequestDeps {
@@ -20,6 +23,8 @@ export interface RequestDeps {
   maxAttempts: number;
   minWriteIntervalMs: number;
   log: Logger;
+  /** metrics / status page / access log (pool/telemetry.ts); default none */
+  observer?: RunObserver;
 }
 
 /** Why a run stopped before finishing normally. */
@@ -44,10 +49,13 @@ export class RequestRun {
   private stopReason: StopReason | null = null;
   private readonly writer: CoalescingWriter;
   private readonly log: Logger;
+  private readonly trace: RunTrace;
   private cachedTokens = 0;
   /** what the run has consumed so far, for settlement on any ending */
   private promptTokens = 0;
   private choices: ChoiceState[] = [];
+  /** Conversation key for session affinity. */
+  private sessionKey: string | undefined;
 
   constructor(
     private readonly claimed: ClaimedJob,
@@ -56,9 +64,15 @@ export class RequestRun {
     this.rid = claimed.rid;
     this.token = claimed.token;
     this.model = claimed.model;
-    this.log = deps.log.child({ rid: claimed.rid, attempt: claimed.attempt });
+    // Same field names as the edge's log lines: requestId (= rid = gRPC request_id), tenant, model, worker.
+    this.log = deps.log.child({ requestId: claimed.rid, tenant: claimed.job?.tenant_id, model: claimed.model, attempt: claimed.attempt });
+    this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
-      (events) => deps.queue.append(this.rid, this.token, events),
+      async (events) => {
+        const r = await deps.queue.append(this.rid, this.token, events);
+        if (r.ok && r.value === "ok") this.trace.written(events);
+        return r;
+      },
       (why) => {
         this.log.warn({ why, failure: this.writer.failure }, "lost the response stream; abandoning the request");
         this.stop("lost");
@@ -102,6 +116,7 @@ export class RequestRun {
     const n = job.sampling.n;
     const choices = Array.from({ length: n }, (_, i) => new ChoiceState(i, tok, job.sampling.stop));
     this.promptTokens = prompt.value.ids.length;
+    this.sessionKey = sessionKeyOf(job, prompt.value.ids);
     this.choices = choices;
     if (claimed.attempt > 1) {
       const prior = readPriorOutput(begin.value.out);
@@ -191,18 +206,28 @@ export class RequestRun {
   /** One Generate call feeding `choices` (call index i -> choices[i]). Returns the call's error, if any. */
   private async call(job: Job, plan: CallPlan, choices: ChoiceState[], tried: Set<string>): Promise<RpcError | undefined> {
     const { registry } = this.deps;
-    let worker = registry.pick({ requestId: this.rid, model: this.model, inputIds: plan.inputIds }, tried);
+    const route: RouteRequest = { requestId: this.rid, model: this.model, inputIds: plan.inputIds, sessionKey: this.sessionKey };
+    let worker = registry.pick(route, tried);
     if (!worker && (await registry.waitReady(this.model, NO_WORKER_WAIT_MS))) {
-      worker = registry.pick({ requestId: this.rid, model: this.model, inputIds: plan.inputIds }, tried);
+      worker = registry.pick(route, tried);
     }
     if (!worker) return localRpcError(Status.UNAVAILABLE, `no ready worker for model ${this.model}`);
     if (this.stopReason) return undefined;
     tried.add(worker.address);
-    worker.inFlight++;
+    this.trace.worker(worker.address);
+    this.log.debug({ worker: worker.address, n: plan.n, inputTokens: plan.inputIds.length }, "generate");
+    // The registry sees every call: routing load, circuit breaker, hung-worker watchdog
+    // (which may abort track.abort to move the call elsewhere).
+    const track = registry.beginCall(worker, route, this.abort.signal);
+    let outcome: CallOutcome = "neutral";
     const base = choices.map((c) => c.generated);
+    const baseIds = choices.map((c) => c.tokenIds.length);
     try {
-      for await (const ev of worker.client.generate(buildGenerateRequest(job, plan), this.abort.signal)) {
+      for await (const ev of worker.client.generate(buildGenerateRequest(job, plan), track.abort.signal)) {
+        if (ev.kind !== "error") registry.frame(track);
+        else outcome = isRetryable(ev.error.code) ? "failure" : "neutral";
         if (ev.kind === "error") {
+          this.trace.workerError(worker.address, ev.error.codeName, ev.error.message);
           if (ev.error.code === Status.UNAVAILABLE) registry.markFailed(worker);
           return ev.error;
         }
@@ -211,6 +236,7 @@ export class RequestRun {
         if (!c) return localRpcError(Status.INTERNAL, `worker sent choice index ${f.index} for n=${plan.n}`);
         if (f.cachedTokens > this.cachedTokens) this.cachedTokens = f.cachedTokens;
         if (ev.kind === "chunk") {
+          this.trace.tokens(worker.address, ev.chunk.tokenIds.length);
           this.writer.push(c.accept(ev.chunk.tokenIds));
         } else {
           const done = ev.complete;
@@ -225,13 +251,24 @@ export class RequestRun {
         // A gateway stop match the worker has not seen yet: stop the call (drop sends Abort).
         if (choices.every((x) => x.finish) && choices.some((x) => x.stoppedLocally) && ev.kind === "chunk") break;
       }
+      if (this.stopReason) return undefined;
+      if (track.workerFailure) {
+        // The registry cancelled the call (worker hung or removed): migrate it.
+        outcome = "failure";
+        return localRpcError(Status.UNAVAILABLE, track.workerFailure);
+      }
+      const open = choices.filter((c) => !c.finish);
+      if (open.length > 0) {
+        outcome = "failure";
+        return localRpcError(Status.INTERNAL, "the Generate stream ended before every choice completed");
+      }
+      outcome = "ok";
+      return undefined;
     } finally {
-      worker.inFlight--;
+      // What the worker now caches: the prompt and choice 0's new tokens (approximate KV index).
+      const cached = outcome === "ok" ? plan.inputIds.concat(choices[0].tokenIds.slice(baseIds[0])) : undefined;
+      registry.endCall(track, outcome, route, cached);
     }
-    if (this.stopReason) return undefined;
-    const open = choices.filter((c) => !c.finish);
-    if (open.length > 0) return localRpcError(Status.INTERNAL, "the Generate stream ended before every choice completed");
-    return undefined;
   }
 
   private async finishStopped(): Promise<void> {

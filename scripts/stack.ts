@@ -98,19 +98,47 @@ async function startRedisServer(children: ChildProcess[]): Promise<string> {
   return url;
 }
 
+/** Runs a TypeScript entry with tsx in its own process; non-JSON output lines go to onLine. */
+export function spawnTs(
+  name: string,
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  onLine: (name: string, line: string) => void = () => {},
+): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const s of [child.stdout!, child.stderr!]) {
+    createInterface({ input: s }).on("line", (line) => {
+      if (!line.startsWith("{")) onLine(name, line);
+    });
+  }
+  return child;
+}
+
+/** Starts one Node edge process and resolves with its base URL once it listens. */
+export async function startEdgeProcess(
+  redisUrl: string,
+  port: number,
+  env: Record<string, string> = {},
+  onLine?: (name: string, line: string) => void,
+): Promise<{ child: ChildProcess; baseUrl: string; stop(): Promise<void> }> {
+  const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine);
+  try {
+    const ready = await waitReady("edge", child);
+    return { child, baseUrl: String(ready.url), stop: () => stopChild(child) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const children: ChildProcess[] = [];
-  const onLine = opts.onLine ?? (() => {});
   const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    for (const s of [child.stdout!, child.stderr!]) {
-      createInterface({ input: s }).on("line", (line) => {
-        if (!line.startsWith("{")) onLine(name, line);
-      });
-    }
+    const child = spawnTs(name, file, args, env, opts.onLine);
     children.push(child);
     return child;
   };

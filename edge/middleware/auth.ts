@@ -9,6 +9,25 @@ import { loadApiKey, loadTenant, sha256Hex } from "../tenants.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/**
+ * Key -> SHA-256 memo. WebCrypto's digest costs a thread-pool round trip per
+ * call (the biggest CPU item of admission in a profile); clients reuse their
+ * key, so a bounded per-process (per-isolate) memo removes it. Only the hash
+ * is memoised: the record is read from Redis on every request, so a revoked
+ * key fails on the very next request.
+ */
+const HASH_MEMO_MAX = 10_000;
+const hashMemo = new Map<string, string>();
+async function keyHash(key: string): Promise<string> {
+  let h = hashMemo.get(key);
+  if (h === undefined) {
+    h = await sha256Hex(key);
+    if (hashMemo.size >= HASH_MEMO_MAX) hashMemo.delete(hashMemo.keys().next().value!);
+    hashMemo.set(key, h);
+  }
+  return h;
+}
+
 export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
@@ -20,7 +39,7 @@ export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
       );
     }
     const conn = c.get("conn");
-    const record = await loadApiKey(conn, await sha256Hex(m[1]!));
+    const record = await loadApiKey(conn, await keyHash(m[1]!));
     const unusable =
       record === null || record.revoked || (record.expires_at !== null && record.expires_at <= deps.now());
     const tenant = unusable ? null : await loadTenant(conn, record.tenant_id);

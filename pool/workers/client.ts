@@ -11,6 +11,7 @@ import {
   type GetModelInfoResponse,
   type GetLoadsResponse,
 } from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+import type { KvEventBatch } from "../../proto/gen/tokenspeed/common_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.js";
 import { err, ok, type Result } from "../result.js";
 import { localRpcError, toRpcError, type RpcError } from "./rpc-error.js";
@@ -148,6 +149,36 @@ export class WorkerClient {
     } catch (e) {
       return err(toRpcError(e));
     }
+  }
+
+  /**
+   * SubscribeKvEvents (long-lived server stream). Handlers: onLive once the response
+   * headers arrived (the subscription is live), onBatch per KvEventBatch, onEnd exactly
+   * once (error undefined = the stream ended cleanly or we cancelled it). Returns cancel().
+   */
+  subscribeKvEvents(
+    startSequenceNumber: bigint,
+    h: { onLive(): void; onBatch(b: KvEventBatch): void; onEnd(error: RpcError | undefined): void },
+  ): () => void {
+    const call = this.sched.subscribeKvEvents({ startSequenceNumber });
+    let ended = false;
+    let cancelled = false;
+    const end = (e: RpcError | undefined) => {
+      if (ended) return;
+      ended = true;
+      h.onEnd(e);
+    };
+    call.on("metadata", () => h.onLive());
+    call.on("data", (b: KvEventBatch) => {
+      if (!ended) h.onBatch(b);
+    });
+    call.on("error", (e: unknown) => end(cancelled ? undefined : toRpcError(e)));
+    call.on("end", () => end(undefined));
+    return () => {
+      cancelled = true;
+      call.cancel();
+      end(undefined);
+    };
   }
 
   close(): void {

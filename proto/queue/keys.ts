@@ -41,6 +41,14 @@ export const keys = {
   pools: () => `${PREFIX}:{reg}:pools`,
   /** STRING PoolInfo JSON with a TTL, one per live pool. */
   pool: (poolId: string) => `${PREFIX}:{reg}:pool:${poolId}`,
+  /**
+   * ZSET TokenSpeed worker address -> registration expiry (ms): workers that join at run
+   * time (a sidecar or the operator re-registers before expiry; pool/workers/discovery.ts).
+   * Every pool routes to the live members; a lapsed member is drained and removed.
+   */
+  workers: () => `${PREFIX}:{reg}:workers`,
+  /** SET of worker addresses being drained: no new work from any pool, open streams finish. */
+  drainingWorkers: () => `${PREFIX}:{reg}:workers:draining`,
 
   // ---- tenants and keys ----
   /** STRING ApiKeyRecord JSON, looked up by the SHA-256 hex of the bearer key. */
