@@ -1,54 +1,71 @@
-// `npm run bench [-- --scenario streams --concurrency 64 --tokens 256]`
-// Starts the whole system as separate processes (like `npm run dev`), runs the
-// chosen scenarios with a progress bar, and writes bench/results/<name>.json
-// and .md. Every scenario runs its baseline in the same run.
+// `npm run bench [-- --scenario sweep --scenario admission ...]`
+// Starts the whole system as separate processes (as `npm run dev` does), runs
+// the chosen scenarios with progress bars, and writes bench/results/<name>.json,
+// <name>.md and SVG plots. Every scenario measures its baseline in the same run.
+//
+// Scenarios: sweep (closed loop at each --levels concurrency, full path vs direct
+// gRPC), steady (open loop at --rate req/s), admission (auth + quotas on vs off).
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../scripts/stack.js";
 import { seedApiKey } from "../edge/tenants.js";
-import { runStreams } from "./scenarios/streams.js";
+import { runLevel, runSteady, levelTable, overheadTable, type PathResult, type Target } from "./scenarios/streams.js";
 import { runAdmission } from "./scenarios/admission.js";
-import { writeResults, toMarkdown, type Table } from "./lib/report.js";
+import { writeResults, toMarkdown, resultsDir, type Table } from "./lib/report.js";
+import { lineChart } from "./lib/plot.js";
 
 const { values: args } = parseArgs({
   options: {
     scenario: { type: "string", multiple: true },
-    concurrency: { type: "string", default: "64" },
+    levels: { type: "string", default: "1,64,256" },
     tokens: { type: "string", default: "256" },
+    rate: { type: "string", default: "20" },
+    seconds: { type: "string", default: "10" },
     workers: { type: "string", default: "2" },
     "decode-ms": { type: "string", default: "6" },
     name: { type: "string", default: "latest" },
   },
 });
-const scenarios = args.scenario ?? ["streams"];
+const scenarios = args.scenario ?? ["sweep", "steady", "admission"];
+const tokens = Number(args.tokens);
 
 async function main() {
   const stack = await startStack({
     simWorkers: Number(args.workers),
     edgePort: await freePort(),
     simArgs: ["--decode-ms-per-token", String(args["decode-ms"])],
+    edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" },
+    poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
   });
-  const apiKey = `sk-bench-${randomBytes(12).toString("hex")}`;
+  const apiKey = `sk-bench-${Date.now()}`;
   const redis = new Redis(stack.redisUrl);
   await seedApiKey(redis, { tenantId: "bench", tenantName: "Benchmark", key: apiKey });
   redis.disconnect();
-  const model = "qwen3-sim";
+  const target: Target = { baseUrl: stack.baseUrl, apiKey, model: "qwen3-sim", workerAddrs: stack.workerAddrs };
   const tables: Table[] = [];
-  const data: Record<string, unknown> = { started_at: new Date().toISOString(), args };
+  const data: Record<string, unknown> = {
+    started_at: new Date().toISOString(),
+    args,
+    machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+  };
   try {
-    if (scenarios.includes("streams")) {
-      const r = await runStreams({
-        baseUrl: stack.baseUrl,
-        apiKey,
-        model,
-        workerAddrs: stack.workerAddrs,
-        concurrency: Number(args.concurrency),
-        tokens: Number(args.tokens),
-      });
-      data.streams = r.rows;
-      tables.push(r.table);
+    if (scenarios.includes("sweep")) {
+      const rows: PathResult[] = [];
+      for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8))));
+      data.sweep = rows;
+      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows));
+      const dir = resultsDir();
+      const series = (f: (r: PathResult) => number) =>
+        rows.map((r) => ({ series: r.path === "direct" ? "direct gRPC (baseline)" : "full path (edge+Redis+pool)", x: r.concurrency, y: f(r) }));
+      await lineChart(join(dir, `${args.name}-ttft.svg`), "TTFT p50 vs concurrency", "concurrent streams", "TTFT p50 (ms)", series((r) => r.ttft_p50_ms), true);
+      await lineChart(join(dir, `${args.name}-throughput.svg`), "Throughput vs concurrency", "concurrent streams", "output tokens/s", series((r) => r.tokens_per_s), true);
+    }
+    if (scenarios.includes("steady")) {
+      const rows = await runSteady(target, Number(args.rate), Number(args.seconds), 128);
+      data.steady = rows;
+      tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows));
     }
     if (scenarios.includes("admission")) {
       const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2 });

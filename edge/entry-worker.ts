@@ -74,8 +74,8 @@ export function workerRedisOptions(password?: string): RedisOptions {
     retryStrategy: () => null,
     reconnectOnError: () => false,
     connectTimeout: 5_000,
-    keepAlive: 0,
-    noDelay: false,
+    keepAlive: 1000,
+    noDelay: true,
     autoResubscribe: false,
     enableReadyCheck: false,
     // Sent with the first command (no extra round trip); lets operators count

@@ -122,7 +122,7 @@ export class Dispatcher {
     this.held.set(run.rid, run);
     const p = run
       .run()
-      .catch((e) => this.log.error({ rid: run.rid, err: e }, "request run crashed"))
+      .catch((e) => this.log.error({ requestId: run.rid, model: run.model, err: e }, "request run crashed"))
       .finally(() => {
         this.held.delete(run.rid);
         this.running.delete(p);
@@ -142,7 +142,7 @@ export class Dispatcher {
       const run = this.held.get(rid);
       if (!run) continue;
       this.stats.lost++;
-      this.log.warn({ rid }, "lease lost to another owner; abandoning");
+      this.log.warn({ requestId: rid }, "lease lost to another owner; abandoning");
       run.stop("lost");
     }
   }

@@ -38,11 +38,13 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** Environment that keeps wrangler off the network: no telemetry, no update check prompts, no login. */
+/** Environment that keeps wrangler off the network: no telemetry, no update check, no Request.cf download, no login. */
 export function offlineWranglerEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     WRANGLER_SEND_METRICS: "false",
+    // The banner is what asks the npm registry for a newer wrangler.
+    WRANGLER_HIDE_BANNER: "true",
     // Miniflare would download the Request.cf placeholder from workers.cloudflare.com.
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
     // Never prompt (no TTY games) and never fall back to remote mode.

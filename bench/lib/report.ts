@@ -21,9 +21,15 @@ export function toMarkdown(tables: Table[]): string {
     .join("\n\n");
 }
 
-export function writeResults(name: string, data: unknown, tables: Table[]): { json: string; md: string } {
+/** bench/results/, created on demand. */
+export function resultsDir(): string {
   const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
   mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function writeResults(name: string, data: unknown, tables: Table[]): { json: string; md: string } {
+  const dir = resultsDir();
   const json = join(dir, `${name}.json`);
   const md = join(dir, `${name}.md`);
   writeFileSync(json, JSON.stringify(data, null, 2) + "\n");

@@ -5,7 +5,7 @@
 // and Redis do work; each request is dropped once its headers arrive.
 import { Agent, request } from "node:http";
 import { Redis } from "ioredis";
-import { SingleBar, Presets } from "cli-progress";
+import { progress } from "../lib/progress.js";
 import { keys } from "../../proto/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startEdgeProcess, freePort } from "../../scripts/stack.js";
@@ -41,7 +41,7 @@ function timeHeaders(agent: Agent, url: URL, key: string, body: string): Promise
   });
 }
 
-async function measure(baseUrl: string, key: string, p: AdmissionParams, bar: SingleBar) {
+async function measure(baseUrl: string, key: string, p: AdmissionParams, bar: ReturnType<typeof progress>) {
   const url = new URL(`${baseUrl}/v1/chat/completions`);
   const agent = new Agent({ keepAlive: false, maxSockets: p.concurrency });
   const body = JSON.stringify({ model: MODEL, stream: true, max_tokens: 16, messages: [{ role: "user", content: "admission bench" }] });
@@ -75,8 +75,7 @@ export async function runAdmission(p: AdmissionParams) {
   const on = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
   const off = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "off", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
   const results = { on: { samples: [] as number[], errors: 0, rps: [] as number[] }, off: { samples: [] as number[], errors: 0, rps: [] as number[] } };
-  const bar = new SingleBar({ format: "admission (quotas off/on)    [{bar}] {value} requests", hideCursor: true }, Presets.shades_classic);
-  bar.start(0, 0);
+  const bar = progress("admission (quotas off, on)", 0, "requests");
   try {
     for (let round = 0; round < p.rounds; round++) {
       for (const [name, edge] of [["off", off], ["on", on]] as const) {

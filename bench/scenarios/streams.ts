@@ -1,30 +1,44 @@
-// Scenario "streams": C concurrent streams of T tokens through the full path
-// (HTTP -> edge -> Redis -> pool -> sim worker -> back), next to the same load
-// sent straight to the simulated workers over gRPC, in the same run.
-import { SingleBar, Presets } from "cli-progress";
+// Streaming load through the full path (HTTP -> edge -> Redis -> pool -> sim
+// worker -> back) next to the same load sent straight to the simulated workers
+// over gRPC, in the same run: closed loop at fixed concurrency ("streams",
+// "sweep") or open loop at a fixed arrival rate ("steady").
 import { summarize, round } from "../lib/stats.js";
 import { runConcurrent, timeSseStream, type StreamSample } from "../lib/stream-load.js";
 import { directClients, timeDirectStream } from "../lib/direct.js";
+import { progress } from "../lib/progress.js";
 import type { Table } from "../lib/report.js";
 
-export interface StreamsParams {
+export interface Target {
   baseUrl: string;
   apiKey: string;
   model: string;
   workerAddrs: string[];
-  concurrency: number;
-  tokens: number;
-  /** requests per side; default = concurrency (one wave) */
-  requests?: number;
 }
 
-function aggregate(label: string, samples: StreamSample[], wallMs: number) {
+export interface PathResult {
+  path: "direct" | "full";
+  concurrency: number;
+  requests: number;
+  errors: number;
+  firstError?: string;
+  ttft_p50_ms: number;
+  ttft_p99_ms: number;
+  itl_p50_ms: number;
+  itl_p99_ms: number;
+  e2e_p50_ms: number;
+  tokens: number;
+  tokens_per_s: number;
+}
+
+function aggregate(path: PathResult["path"], concurrency: number, samples: StreamSample[], wallMs: number): PathResult {
   const ok = samples.filter((s) => !s.error);
   const ttft = summarize(ok.map((s) => s.ttftMs));
   const itl = summarize(ok.flatMap((s) => s.itlMs));
+  const e2e = summarize(ok.map((s) => s.totalMs));
   const tokens = ok.reduce((n, s) => n + s.tokens, 0);
   return {
-    label,
+    path,
+    concurrency,
     requests: samples.length,
     errors: samples.length - ok.length,
     firstError: samples.find((s) => s.error)?.error,
@@ -32,65 +46,96 @@ function aggregate(label: string, samples: StreamSample[], wallMs: number) {
     ttft_p99_ms: round(ttft.p99),
     itl_p50_ms: round(itl.p50),
     itl_p99_ms: round(itl.p99),
+    e2e_p50_ms: round(e2e.p50, 0),
     tokens,
     tokens_per_s: round((tokens / wallMs) * 1000, 0),
-    wall_ms: round(wallMs, 0),
   };
 }
 
-function bar(label: string, total: number): SingleBar {
-  const b = new SingleBar({ format: `${label.padEnd(28)} [{bar}] {value}/{total} streams`, hideCursor: true }, Presets.shades_classic);
-  b.start(total, 0);
-  return b;
+/** A short distinct prompt per request, so no run benefits from another's KV cache. */
+const promptText = (tag: string, i: number) => `Write a long story about lighthouse keeper ${tag}-${i}.`;
+const promptIds = (i: number, salt: number) => Array.from({ length: 32 }, (_, k) => 1000 + ((i * 37 + k * 11 + salt * 7919) % 5000));
+
+function fullRequest(t: Target, tokens: number, tag: string, i: number) {
+  return timeSseStream(`${t.baseUrl}/v1/chat/completions`, t.apiKey, {
+    model: t.model,
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: tokens,
+    temperature: 0,
+    messages: [{ role: "user", content: promptText(tag, i) }],
+  });
 }
 
-export async function runStreams(p: StreamsParams) {
-  const requests = p.requests ?? p.concurrency;
-  const prompt = "Write a long story about a lighthouse keeper.";
-  // Direct baseline first, so both sides see the same cold/warm state of the workers' KV caches
-  // (each request gets a distinct prompt either way).
-  const clients = directClients(p.workerAddrs);
-  let b = bar(`direct gRPC c=${p.concurrency}`, requests);
+let salt = 0;
+
+/** One closed-loop level: `requests` streams with `concurrency` in flight, direct first, then the full path. */
+export async function runLevel(t: Target, concurrency: number, tokens: number, requests = concurrency): Promise<PathResult[]> {
+  const s = ++salt;
+  const clients = directClients(t.workerAddrs);
+  let bar = progress(`direct gRPC   c=${concurrency}`, requests);
   let t0 = performance.now();
   const direct = await runConcurrent(
     requests,
-    p.concurrency,
-    (i) => timeDirectStream(clients[i % clients.length], `bench-direct-${Date.now()}-${i}`, promptIds(i), p.tokens),
-    () => b.increment(),
+    concurrency,
+    (i) => timeDirectStream(clients[i % clients.length], `bench-direct-${s}-${i}`, promptIds(i, s), tokens),
+    () => bar.increment(),
   );
   const directWall = performance.now() - t0;
-  b.stop();
+  bar.stop();
   clients.forEach((c) => c.close());
 
-  b = bar(`full path c=${p.concurrency}`, requests);
+  bar = progress(`full path     c=${concurrency}`, requests);
   t0 = performance.now();
-  const full = await runConcurrent(
-    requests,
-    p.concurrency,
-    (i) =>
-      timeSseStream(`${p.baseUrl}/v1/chat/completions`, p.apiKey, {
-        model: p.model,
-        stream: true,
-        stream_options: { include_usage: true },
-        max_tokens: p.tokens,
-        temperature: 0,
-        messages: [{ role: "user", content: `${prompt} (#${i})` }],
-      }),
-    () => b.increment(),
-  );
+  const full = await runConcurrent(requests, concurrency, (i) => fullRequest(t, tokens, `L${s}`, i), () => bar.increment());
   const fullWall = performance.now() - t0;
-  b.stop();
-
-  const rows = [aggregate("direct gRPC (baseline)", direct, directWall), aggregate("full path (edge+Redis+pool)", full, fullWall)];
-  const table: Table = {
-    title: `${p.concurrency} concurrent streams × ${p.tokens} tokens`,
-    columns: ["path", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "ITL p99 ms", "tokens/s", "errors"],
-    rows: rows.map((r) => [r.label, r.ttft_p50_ms, r.ttft_p99_ms, r.itl_p50_ms, r.itl_p99_ms, r.tokens_per_s, r.errors]),
-  };
-  return { rows, table };
+  bar.stop();
+  return [aggregate("direct", concurrency, direct, directWall), aggregate("full", concurrency, full, fullWall)];
 }
 
-/** A short distinct prompt per request (token ids of ordinary text-range tokens). */
-function promptIds(i: number): number[] {
-  return Array.from({ length: 32 }, (_, k) => 1000 + ((i * 37 + k * 11) % 5000));
+/** Open loop: requests arrive at `rate` per second for `seconds`, whatever the latency. */
+export async function runSteady(t: Target, rate: number, seconds: number, tokens: number): Promise<PathResult[]> {
+  const out: PathResult[] = [];
+  const total = Math.round(rate * seconds);
+  for (const path of ["direct", "full"] as const) {
+    const s = ++salt;
+    const clients = path === "direct" ? directClients(t.workerAddrs) : [];
+    const bar = progress(`${path === "direct" ? "direct gRPC" : "full path"}   ${rate} req/s`, total);
+    const t0 = performance.now();
+    const pending: Promise<StreamSample>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const p = path === "direct" ? timeDirectStream(clients[i % clients.length], `bench-steady-${s}-${i}`, promptIds(i, s), tokens) : fullRequest(t, tokens, `S${s}`, i);
+      pending.push(p.finally(() => bar.increment()));
+    }
+    const samples = await Promise.all(pending);
+    bar.stop();
+    clients.forEach((c) => c.close());
+    out.push(aggregate(path, 0, samples, performance.now() - t0));
+  }
+  return out;
+}
+
+export function levelTable(title: string, rows: PathResult[]): Table {
+  return {
+    title,
+    columns: ["concurrency", "path", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "ITL p99 ms", "tokens/s", "errors"],
+    rows: rows.map((r) => [r.concurrency || "open loop", r.path === "direct" ? "direct gRPC (baseline)" : "full path", r.ttft_p50_ms, r.ttft_p99_ms, r.itl_p50_ms, r.itl_p99_ms, r.tokens_per_s, r.errors]),
+  };
+}
+
+/** Overhead of the full path over the direct baseline at each level. */
+export function overheadTable(rows: PathResult[]): Table {
+  const levels = [...new Set(rows.map((r) => r.concurrency))];
+  return {
+    title: "Overhead of the full path over direct gRPC",
+    columns: ["concurrency", "TTFT p50 added ms", "TTFT p99 added ms", "tokens/s ratio (full / direct)"],
+    rows: levels.map((c) => {
+      const d = rows.find((r) => r.concurrency === c && r.path === "direct")!;
+      const f = rows.find((r) => r.concurrency === c && r.path === "full")!;
+      return [c || "open loop", round(f.ttft_p50_ms - d.ttft_p50_ms), round(f.ttft_p99_ms - d.ttft_p99_ms), round(f.tokens_per_s / d.tokens_per_s, 3)];
+    }),
+  };
 }

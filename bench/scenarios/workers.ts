@@ -145,7 +145,7 @@ export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: Wo
     }
 
     const order: (keyof typeof sides)[] = [];
-    for (let r = 0; r < rounds; r++) order.push(...((r % 2 === 0 ? ["node", "worker"] : ["worker", "node"]) as const));
+    for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? (["node", "worker"] as const) : (["worker", "node"] as const)));
     const acc = { node: { samples: [] as StreamSample[], wallMs: 0, peak: 0 }, worker: { samples: [] as StreamSample[], wallMs: 0, peak: 0 } };
     for (const [k, side] of order.entries()) {
       const w = await wave(side, requests, p.tokens, `run${k}-${side}`);

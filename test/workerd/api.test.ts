@@ -173,8 +173,7 @@ describe("runtime", () => {
   });
 
   it("a bad configuration answers 500 naming each bad variable", async () => {
-    const w = await wd.mf.getWorker("misconfigured");
-    const res = (await w.fetch("http://edge/v1/models", { headers: { authorization: `Bearer ${KEY}` } })) as unknown as Response;
+    const res = await fetch((await wd.urlOf("misconfigured")) + "/v1/models", { headers: { authorization: `Bearer ${KEY}` } });
     const err = await expectError(res, 500, "misconfigured");
     expect(err.message).toContain("REDIS_URL");
     expect(err.message).toContain("KEEPALIVE_MS");
@@ -184,12 +183,7 @@ describe("runtime", () => {
   });
 
   it("unreachable Redis is a 503 with Retry-After, not a hang or a 500", async () => {
-    const w = await wd.mf.getWorker("redis-down");
-    const res = (await w.fetch("http://edge/v1/chat/completions", {
-      method: "POST",
-      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-      body: chatBody(),
-    })) as unknown as Response;
+    const res = await post((await wd.urlOf("redis-down")) + "/v1/chat/completions", KEY, chatBody());
     await expectError(res, 503, "service_unavailable");
     expect(res.headers.get("retry-after")).toBe("1");
   });

@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import type { Redis } from "ioredis";
@@ -31,7 +32,8 @@ export async function buildWorker(): Promise<WorkerBuild> {
   const dir = await mkdtemp(join(tmpdir(), "sg-worker-"));
   await run(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir], {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error", CI: "1" },
+    // Offline: no telemetry, no update check (the banner does it), no prompts.
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", WRANGLER_LOG: "error", CI: "1" },
   });
   const toml = await readFile(join(ROOT, "wrangler.toml"), "utf8");
   if (!toml.includes(`compatibility_date = "${COMPAT_DATE}"`)) throw new Error("wrangler.toml compatibility_date changed: update test/workerd/helpers.ts");
@@ -42,6 +44,8 @@ export interface Workerd {
   mf: Miniflare;
   /** base URL of the first worker ("http://127.0.0.1:<port>") */
   url: string;
+  /** base URL of the named copy of the Worker (its own port) */
+  urlOf(name: string): Promise<string>;
   /** everything the Worker wrote to stdout/stderr (console.*) */
   logs(): string;
   stop(): Promise<void>;
@@ -68,15 +72,17 @@ export async function startWorkerd(build: WorkerBuild, workers: WorkerSpec[]): P
         compatibilityDate: COMPAT_DATE,
         compatibilityFlags: COMPAT_FLAGS,
         bindings: w.bindings,
+        // Every copy also listens on its own port (urlOf), for plain HTTP to it.
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       }),
     ),
-    handleRuntimeStdio(stdout, stderr) {
-      stdout.on("data", (d) => (out += d));
-      stderr.on("data", (d) => (out += d));
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      stdout.on("data", (d: Buffer) => (out += d));
+      stderr.on("data", (d: Buffer) => (out += d));
     },
   });
   const url = (await mf.ready).origin;
-  return { mf, url, logs: () => out, stop: () => mf.dispose() };
+  return { mf, url, urlOf: async (name) => (await mf.unsafeGetDirectURL(name)).origin, logs: () => out, stop: () => mf.dispose() };
 }
 
 /** The Worker's own Redis connections (edge/entry-worker.ts names them). */
