@@ -14,6 +14,10 @@
 //   entry also keeps the request's I/O context alive (ctx.waitUntil) until
 //   every connection it opened is closed, so the relay's cleanup after a
 //   disconnect — which ends on the request's own connection — always runs.
+//   Limit (workerd 1.20260426, local): a client leaving a *non-streaming*
+//   request is never noticed (nothing is written before the end, and the
+//   signal does not fire); that request runs to its end (max_tokens) and then
+//   frees its connection. test/workerd/streaming.test.ts pins this down.
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ExecutionContext } from "hono";
 import { Redis, type RedisOptions } from "ioredis";
@@ -60,11 +64,12 @@ interface RequestScope {
 const scope = new AsyncLocalStorage<RequestScope>();
 
 /**
- * ioredis options that work on workerd's node:net / node:tls shims. Found by
- * running it there: no keepAlive/noDelay socket tuning (not implemented by the
- * shim), no reconnects (a connection lives for one request; a broken one fails
- * the request instead of silently retrying on another request's time), and
- * the offline queue on so commands issued while connecting simply wait.
+ * ioredis options for a connection that lives for one request. ioredis 5
+ * runs on workerd's node:net/node:tls shims as is (socket options included);
+ * these choices are about the request lifetime: connect explicitly (a dead
+ * Redis is a 503 at once), never reconnect or retry (a retry timer would
+ * outlive the request, whose I/O context is gone), skip the ready check (its
+ * INFO would cost every request one more round trip), and bound the connect.
  */
 export function workerRedisOptions(password?: string): RedisOptions {
   return {
@@ -74,8 +79,6 @@ export function workerRedisOptions(password?: string): RedisOptions {
     retryStrategy: () => null,
     reconnectOnError: () => false,
     connectTimeout: 5_000,
-    keepAlive: 1000,
-    noDelay: true,
     autoResubscribe: false,
     enableReadyCheck: false,
     // Sent with the first command (no extra round trip); lets operators count

@@ -4,6 +4,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
 import type { ChatMessage } from "../../proto/queue/messages.js";
 import { err, ok, type Result } from "../result.js";
+import { SegmentTokenCache, splittableSpecialTokens } from "./segment-cache.js";
 
 export interface ChatInput {
   messages: readonly ChatMessage[];
@@ -81,9 +82,13 @@ export function loadModelTokenizer(files: ReadonlyMap<string, Uint8Array>, extra
   if (eosId !== undefined) eos.add(eosId);
   const bos = tokenText(config.bos_token) ?? "";
 
+  const encodeRaw = (text: string) => tok.encode(text, { add_special_tokens: false }).ids;
+  const specials = splittableSpecialTokens(json);
+  const cache = specials ? new SegmentTokenCache(specials, encodeRaw) : undefined;
+
   return ok({
     eosTokenIds: [...eos],
-    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
+    encode: (text) => (cache ? cache.encode(text) : encodeRaw(text)),
     decode: (ids, skipSpecialTokens) => ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens }),
     renderChat: (input) => {
       if (!template) return err("the model's tokenizer has no chat template");

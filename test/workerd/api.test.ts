@@ -30,6 +30,7 @@ beforeAll(async () => {
     { name: "edge", bindings: { REDIS_URL: redis.url, MODEL_CACHE_MS: "0", ADMIN_TOKEN: ADMIN } },
     { name: "misconfigured", bindings: { REDIS_URL: "http://nope", KEEPALIVE_MS: "soon", ADMIN_TOKEN: "short" } },
     { name: "redis-down", bindings: { REDIS_URL: `redis://127.0.0.1:${closedPort}` } },
+    { name: "with-password", bindings: { REDIS_URL: redis.url, REDIS_PASSWORD: "s3cret-pass" } },
   ]);
   pool = new FakePool(redis);
   client = new OpenAI({ baseURL: wd.url + "/v1", apiKey: KEY, maxRetries: 0 });
@@ -186,5 +187,19 @@ describe("runtime", () => {
     const res = await post((await wd.urlOf("redis-down")) + "/v1/chat/completions", KEY, chatBody());
     await expectError(res, 503, "service_unavailable");
     expect(res.headers.get("retry-after")).toBe("1");
+  });
+
+  it("REDIS_PASSWORD (a secret) authenticates the per-request connections", async () => {
+    // Last test: from here on, new connections need the password (ours are already in).
+    await r.config("SET", "requirepass", "s3cret-pass");
+    try {
+      const withPw = await fetch((await wd.urlOf("with-password")) + "/v1/models", { headers: { authorization: `Bearer ${KEY}` } });
+      expect(withPw.status).toBe(200);
+      expect(((await withPw.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual([MODEL]);
+      const without = await fetch(wd.url + "/v1/models", { headers: { authorization: `Bearer ${KEY}` } });
+      expect(without.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await r.config("SET", "requirepass", "");
+    }
   });
 });

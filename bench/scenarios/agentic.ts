@@ -1,0 +1,420 @@
+// Scenario "agentic": routing policies side by side on a multi-turn agentic trace.
+//
+// Workload 1 (agentic): C conversations run concurrently; each is a loop of T turns
+// where the next request = the whole history (a shared system prompt, every earlier
+// user/tool message and assistant answer) + a new ~U-token tool output. Contexts grow
+// to tens of thousands of tokens; a worker that still holds a conversation's KV only
+// prefills the new part.
+// Workload 2 (no shared prefix): single-turn requests with distinct long prompts,
+// where cache affinity cannot help and only load balancing matters.
+//
+// For each policy: the same 4 simulated workers (separate processes, like `npm run dev`)
+// with their caches flushed (FlushCache), a fresh pool configured with that policy, driven
+// at the Redis level in-process (enqueue like the edge, read each response stream with
+// blocking XREADs). Reported per policy: TTFT p50/p99 (enqueue -> first text), output
+// and total tokens/s, and cache hit rate = cached_tokens / prompt_tokens (from usage).
+//
+// The sim's prefill speed is set so that prefilling 20k uncached tokens (1 s at 20k tok/s)
+// costs visibly more than a cached turn (~4k new tokens, 0.2 s).
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { randomUUID } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import { MultiBar, Presets } from "cli-progress";
+import { enqueueJob } from "../../edge/queue.js";
+import { keys } from "../../proto/queue/keys.js";
+import { JobSchema, ResponseEventSchema, type ChatMessage, type Job, type ResponseEvent } from "../../proto/queue/messages.js";
+import { createClient } from "../../proto/grpc-bridge.js";
+import { TokenSpeedScheduler } from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+import { startPool, type PoolHandle } from "../../pool/main.js";
+import type { PolicyName } from "../../pool/routing/policies.js";
+import { summarize, round } from "../lib/stats.js";
+import type { Table } from "../lib/report.js";
+
+export interface AgenticOptions {
+  policies?: PolicyName[];
+  workers?: number;
+  conversations?: number;
+  turns?: number;
+  /** New tokens (roughly) per user/tool message. */
+  turnTokens?: number;
+  /** Shared system prompt (tokens, roughly): a hot prefix every conversation starts with. */
+  systemTokens?: number;
+  /** Answer length (explicit max_tokens, temperature 0). */
+  maxTokens?: number;
+  /** Workload 2: requests, prompt tokens and concurrency. */
+  flatRequests?: number;
+  flatTokens?: number;
+  flatConcurrency?: number;
+  /** Simulated worker timing. */
+  prefillTokensPerS?: number;
+  decodeMsPerToken?: number;
+  decodeMsPerRunning?: number;
+  kvCapacityTokens?: number;
+  /** Use this Redis instead of starting a private redis-server. */
+  redisUrl?: string;
+  /** Show cli-progress bars (default true). */
+  progress?: boolean;
+}
+
+export interface PolicyRow {
+  workload: "agentic" | "no_shared_prefix";
+  policy: PolicyName;
+  requests: number;
+  errors: number;
+  ttft_p50_ms: number;
+  ttft_p99_ms: number;
+  output_tokens_per_s: number;
+  total_tokens_per_s: number;
+  cache_hit_rate: number;
+  prompt_tokens: number;
+  wall_s: number;
+}
+
+const DEFAULTS = {
+  policies: ["round_robin", "load_aware", "session", "kv_aware"] as PolicyName[],
+  workers: 4,
+  conversations: 16,
+  turns: 6,
+  turnTokens: 4000,
+  systemTokens: 1000,
+  maxTokens: 48,
+  flatRequests: 64,
+  flatTokens: 4000,
+  flatConcurrency: 16,
+  prefillTokensPerS: 20_000,
+  decodeMsPerToken: 8,
+  decodeMsPerRunning: 0.35,
+  kvCapacityTokens: 262_144,
+};
+
+// ---- deterministic text ----
+
+const WORDS = (
+  "the of and to in is was for on that with as by at from it an be this which or are were not have has had but all " +
+  "their more one can other its also new after first two may into time would been only year over most such some " +
+  "state system file error value request worker cache token build test result output input function module server " +
+  "client stream queue policy route prefix memory latency throughput config deploy log trace metric index query " +
+  "table record update delete create read write open close start stop retry timeout status check health agent tool"
+).split(" ");
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+/** About `tokens` tokens of plausible text (these words are ~1 token each, plus punctuation). */
+function text(seed: number, tokens: number): string {
+  const r = rng(seed);
+  const out: string[] = [];
+  for (let i = 0; i < tokens * 0.8; i++) {
+    out.push(WORDS[Math.floor(r() * WORDS.length)]);
+    if (r() < 0.08) out.push(r() < 0.5 ? "." : "\n");
+  }
+  return out.join(" ");
+}
+
+// ---- processes ----
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, "close");
+  return port;
+}
+
+async function waitLine(child: ChildProcess, pred: (l: string) => boolean, what: string): Promise<void> {
+  const err: string[] = [];
+  if (child.stderr) createInterface({ input: child.stderr }).on("line", (l) => err.push(l));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not start: ${err.slice(-5).join("\n")}`)), 30_000);
+    createInterface({ input: child.stdout! }).on("line", (l) => {
+      if (pred(l)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once("exit", (c) => {
+      clearTimeout(t);
+      reject(new Error(`${what} exited with ${c}: ${err.slice(-5).join("\n")}`));
+    });
+  });
+}
+
+async function startRedisServer(): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  await waitLine(proc, (l) => l.includes("Ready to accept connections"), "redis-server");
+  return { url: `redis://127.0.0.1:${port}`, proc };
+}
+
+async function startSims(n: number, args: string[]): Promise<{ addresses: string[]; procs: ChildProcess[] }> {
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const procs = ports.map((p) =>
+    spawn(process.execPath, ["--import", "tsx", "pool/sim/main.ts", "--port", String(p), ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  await Promise.all(procs.map((c, i) => waitLine(c, (l) => l.includes('"ready"'), `sim ${ports[i]}`)));
+  return { addresses: ports.map((p) => `127.0.0.1:${p}`), procs };
+}
+
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const gone = once(c, "exit");
+  c.kill("SIGTERM");
+  const t = setTimeout(() => c.kill("SIGKILL"), 3_000);
+  await gone;
+  clearTimeout(t);
+}
+
+async function flushCaches(addresses: string[]): Promise<void> {
+  await Promise.all(
+    addresses.map(async (a) => {
+      const c = createClient(TokenSpeedScheduler, a);
+      try {
+        // In-flight requests (none should be left) make it fail; retry briefly.
+        for (let i = 0; i < 50; i++) {
+          const r = await c.flushCache({ timeoutS: 5 });
+          if (r.success) return;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        throw new Error(`FlushCache on ${a} kept failing`);
+      } finally {
+        c.close();
+      }
+    }),
+  );
+}
+
+// ---- one request at the Redis level ----
+
+interface Sample {
+  ttftMs: number;
+  completion: number;
+  prompt: number;
+  cached: number;
+  text: string;
+  error?: string;
+}
+
+function job(over: Partial<Job>): Job {
+  const now = Date.now();
+  return JobSchema.parse({
+    id: `bench-ag-${randomUUID()}`,
+    tenant_id: "bench",
+    key_id: "k",
+    model: "qwen3-sim",
+    kind: "chat",
+    stream: true,
+    enqueued_at: now,
+    deadline_at: now + 600_000,
+    reserved_tokens: 1000,
+    weight: 1,
+    attempt: 0,
+    ...over,
+  });
+}
+
+async function request(r: Redis, conn: Redis, j: Job): Promise<Sample> {
+  const t0 = performance.now();
+  const pos = await enqueueJob(r, j, 0);
+  if (pos === null) return { ttftMs: NaN, completion: 0, prompt: 0, cached: 0, text: "", error: "enqueue refused" };
+  let last = "0";
+  let ttft = NaN;
+  let out = "";
+  for (;;) {
+    const res = (await conn.xread("BLOCK", 60_000, "STREAMS", keys.out(j.id), last)) as [string, [string, string[]][]][] | null;
+    if (!res) return { ttftMs: ttft, completion: 0, prompt: 0, cached: 0, text: out, error: "timeout" };
+    for (const [id, fields] of res[0][1]) {
+      last = id;
+      const ev: ResponseEvent = ResponseEventSchema.parse(JSON.parse(fields[1]));
+      if (ev.type === "chunk") {
+        const t = ev.choices.map((c) => c.text).join("");
+        if (t && Number.isNaN(ttft)) ttft = performance.now() - t0;
+        out += t;
+      } else if (ev.type === "done") {
+        return { ttftMs: ttft, completion: ev.usage.completion_tokens, prompt: ev.usage.prompt_tokens, cached: ev.usage.cached_tokens, text: out };
+      } else {
+        return { ttftMs: ttft, completion: 0, prompt: 0, cached: 0, text: out, error: ev.error.message };
+      }
+    }
+  }
+}
+
+function aggregate(workload: PolicyRow["workload"], policy: PolicyName, samples: Sample[], wallMs: number): PolicyRow {
+  const ok = samples.filter((s) => !s.error);
+  const ttft = summarize(ok.map((s) => s.ttftMs));
+  const completion = ok.reduce((a, s) => a + s.completion, 0);
+  const prompt = ok.reduce((a, s) => a + s.prompt, 0);
+  const cached = ok.reduce((a, s) => a + s.cached, 0);
+  return {
+    workload,
+    policy,
+    requests: samples.length,
+    errors: samples.length - ok.length,
+    ttft_p50_ms: round(ttft.p50, 0),
+    ttft_p99_ms: round(ttft.p99, 0),
+    output_tokens_per_s: round((completion / wallMs) * 1000, 0),
+    total_tokens_per_s: round(((completion + prompt) / wallMs) * 1000, 0),
+    cache_hit_rate: round(prompt ? cached / prompt : 0, 3),
+    prompt_tokens: prompt,
+    wall_s: round(wallMs / 1000, 1),
+  };
+}
+
+// ---- the workloads ----
+
+async function agenticRun(r: Redis, conns: Redis[], o: typeof DEFAULTS, onDone: () => void): Promise<{ samples: Sample[]; wallMs: number }> {
+  const system = `You are a coding agent. Follow the tool protocol exactly.\n${text(7, o.systemTokens)}`;
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.conversations }, async (_, c) => {
+      const history: ChatMessage[] = [
+        { role: "system", content: system },
+        { role: "user", content: `Task ${c}: fix the failing build in service ${c}. ${text(1000 + c, 200)}` },
+      ];
+      for (let t = 0; t < o.turns; t++) {
+        if (t > 0) history.push({ role: "user", content: `Tool output (step ${t} of task ${c}):\n${text(c * 100 + t, o.turnTokens)}` });
+        const s = await request(r, conns[c], job({ messages: [...history], sampling: { max_tokens: o.maxTokens, temperature: 0, stop: [], n: 1 } }));
+        samples.push(s);
+        onDone();
+        history.push({ role: "assistant", content: s.text });
+      }
+    }),
+  );
+  return { samples, wallMs: performance.now() - t0 };
+}
+
+async function flatRun(r: Redis, conns: Redis[], o: typeof DEFAULTS, salt: number, onDone: () => void): Promise<{ samples: Sample[]; wallMs: number }> {
+  const samples: Sample[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.flatConcurrency }, async (_, w) => {
+      for (let i = next++; i < o.flatRequests; i = next++) {
+        // Distinct from the first token on: no prefix is shared with any other request.
+        const content = `#${salt}-${i} ${text(50_000 + salt * 1000 + i, o.flatTokens)}`;
+        const s = await request(r, conns[w], job({ messages: [{ role: "user", content }], sampling: { max_tokens: o.maxTokens, temperature: 0, stop: [], n: 1 } }));
+        samples.push(s);
+        onDone();
+      }
+    }),
+  );
+  return { samples, wallMs: performance.now() - t0 };
+}
+
+export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Table; rows: PolicyRow[] }> {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & AgenticOptions;
+  const children: ChildProcess[] = [];
+  const rows: PolicyRow[] = [];
+  const redisSrv = o.redisUrl ? undefined : await startRedisServer();
+  if (redisSrv) children.push(redisSrv.proc);
+  const redisUrl = o.redisUrl ?? redisSrv!.url;
+  const simArgs = [
+    "--prefill-tokens-per-s", String(o.prefillTokensPerS),
+    "--decode-ms-per-token", String(o.decodeMsPerToken),
+    "--decode-ms-per-running", String(o.decodeMsPerRunning),
+    "--kv-capacity-tokens", String(o.kvCapacityTokens),
+  ];
+  const sims = await startSims(o.workers, simArgs);
+  children.push(...sims.procs);
+  const r = new Redis(redisUrl);
+  const conns = Array.from({ length: Math.max(o.conversations, o.flatConcurrency) }, () => new Redis(redisUrl));
+  const show = o.progress !== false;
+  const bars = show
+    ? new MultiBar({ format: "{label} [{bar}] {value}/{total} requests", hideCursor: true, clearOnComplete: false }, Presets.shades_classic)
+    : undefined;
+  let pool: PoolHandle | undefined;
+  try {
+    for (const [wi, workload] of (["agentic", "no_shared_prefix"] as const).entries()) {
+      for (const policy of o.policies) {
+        await flushCaches(sims.addresses);
+        pool = await startPool({ redisUrl, workers: sims.addresses, routingPolicy: policy, poolId: `bench-${policy}`, logLevel: "error" });
+        const total = workload === "agentic" ? o.conversations * o.turns : o.flatRequests;
+        const bar = bars?.create(total, 0, { label: `${workload.padEnd(16)} ${policy.padEnd(12)}` });
+        const res =
+          workload === "agentic"
+            ? await agenticRun(r, conns, o, () => bar?.increment())
+            : await flatRun(r, conns, o, wi * 100 + o.policies.indexOf(policy), () => bar?.increment());
+        bar?.stop();
+        await pool.stop();
+        pool = undefined;
+        const row = aggregate(workload, policy, res.samples, res.wallMs);
+        const firstErr = res.samples.find((s) => s.error)?.error;
+        if (firstErr) console.error(`${workload}/${policy}: ${row.errors} errors, first: ${firstErr}`);
+        rows.push(row);
+      }
+    }
+  } finally {
+    bars?.stop();
+    await pool?.stop().catch(() => {});
+    r.disconnect();
+    for (const c of conns) c.disconnect();
+    for (const c of children.reverse()) await stopChild(c);
+  }
+  return { table: agenticTable(rows, o), rows };
+}
+
+export function agenticTable(rows: PolicyRow[], o: typeof DEFAULTS): Table {
+  const notes: string[] = [];
+  for (const workload of ["agentic", "no_shared_prefix"] as const) {
+    const ws = rows.filter((x) => x.workload === workload);
+    const kv = ws.find((x) => x.policy === "kv_aware");
+    const rr = ws.find((x) => x.policy === "round_robin");
+    if (!kv) continue;
+    if (workload === "agentic" && rr) {
+      notes.push(
+        `agentic: kv_aware TTFT p50 is ${round(rr.ttft_p50_ms / kv.ttft_p50_ms, 2)}x better than round_robin (goal >= 2x); ` +
+          `total tokens/s ratio kv_aware/round_robin = ${round(kv.total_tokens_per_s / rr.total_tokens_per_s, 2)}.`,
+      );
+    }
+    if (workload === "no_shared_prefix") {
+      const best = Math.min(...ws.map((x) => x.ttft_p50_ms));
+      const bestTput = Math.max(...ws.map((x) => x.output_tokens_per_s));
+      notes.push(
+        `no shared prefix: kv_aware TTFT p50 is ${round(kv.ttft_p50_ms / best, 2)}x the best policy's, ` +
+          `throughput ${round(kv.output_tokens_per_s / bestTput, 3)}x the best (goal: within 10%).`,
+      );
+    }
+  }
+  notes.push(
+    `Setup: ${o.workers} simulated workers (one process each; prefill ${o.prefillTokensPerS} tok/s, decode ${o.decodeMsPerToken} ms + ` +
+      `${o.decodeMsPerRunning} ms/running, KV ${o.kvCapacityTokens} tokens each), caches flushed and a fresh pool per policy. ` +
+      `Agentic: ${o.conversations} concurrent conversations x ${o.turns} turns, +~${o.turnTokens} tokens per turn after a shared ` +
+      `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers. No shared prefix: ${o.flatRequests} requests of ` +
+      `~${o.flatTokens} distinct tokens, ${o.flatConcurrency} in flight. TTFT = enqueue -> first text; cache hit = cached_tokens / prompt_tokens.`,
+  );
+  return {
+    title: "Routing policies: agentic multi-turn trace and a no-shared-prefix workload",
+    columns: ["workload", "policy", "requests", "errors", "TTFT p50 ms", "TTFT p99 ms", "output tok/s", "total tok/s", "cache hit", "wall s"],
+    rows: rows.map((x) => [x.workload, x.policy, x.requests, x.errors, x.ttft_p50_ms, x.ttft_p99_ms, x.output_tokens_per_s, x.total_tokens_per_s, x.cache_hit_rate, x.wall_s]),
+    notes,
+  };
+}
+
+// `npx tsx bench/scenarios/agentic.ts`: run it on its own and print the table.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { toMarkdown } = await import("../lib/report.js");
+  const quick = process.argv.includes("--quick");
+  runAgentic(quick ? { conversations: 4, turns: 3, flatRequests: 8, flatConcurrency: 4, policies: ["round_robin", "kv_aware"] } : {}).then(
+    ({ table }) => {
+      console.log("\n" + toMarkdown([table]));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
