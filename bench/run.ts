@@ -4,7 +4,9 @@
 // <name>.md and SVG plots. Every scenario measures its baseline in the same run.
 //
 // Scenarios: sweep (closed loop at each --levels concurrency, full path vs direct
-// gRPC), steady (open loop at --rate req/s), admission (auth + quotas on vs off).
+// gRPC), steady (open loop at --rate req/s), admission (auth + quotas on vs off),
+// workers (the same streamed load through the Workers build in workerd and the
+// Node edge), agentic (multi-turn trace over 4 workers, one row per routing policy).
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -12,8 +14,10 @@ import { startStack, freePort } from "../scripts/stack.js";
 import { seedApiKey } from "../edge/tenants.js";
 import { runLevel, runSteady, levelTable, overheadTable, type PathResult, type Target } from "./scenarios/streams.js";
 import { runAdmission } from "./scenarios/admission.js";
+import { runWorkersComparison } from "./scenarios/workers.js";
 import { writeResults, toMarkdown, resultsDir, type Table } from "./lib/report.js";
 import { lineChart } from "./lib/plot.js";
+import { progress } from "./lib/progress.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -27,7 +31,7 @@ const { values: args } = parseArgs({
     name: { type: "string", default: "latest" },
   },
 });
-const scenarios = args.scenario ?? ["sweep", "steady", "admission"];
+const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic"];
 const tokens = Number(args.tokens);
 
 async function main() {
@@ -72,8 +76,33 @@ async function main() {
       data.admission = { rows: r.rows, added: r.added };
       tables.push(r.table);
     }
+    if (scenarios.includes("workers")) {
+      const bar = progress("workerd vs Node edge", 0, "streams");
+      const r = await runWorkersComparison({
+        redisUrl: stack.redisUrl,
+        nodeBaseUrl: stack.baseUrl,
+        apiKey,
+        model: target.model,
+        concurrency: 32,
+        tokens: 128,
+        onProgress: () => {
+          bar.setTotal(bar.getTotal() + 1);
+          bar.increment();
+        },
+      });
+      bar.stop();
+      data.workers = r.rows;
+      tables.push(r.table);
+    }
   } finally {
     await stack.stop();
+  }
+  // The agentic scenario runs its own stack: 4 workers and one pool per routing policy.
+  if (scenarios.includes("agentic")) {
+    const { runAgentic } = await import("./scenarios/agentic.js");
+    const r = await runAgentic();
+    data.agentic = r.rows;
+    tables.push(r.table);
   }
   const files = writeResults(String(args.name), data, tables);
   console.log("\n" + toMarkdown(tables));
