@@ -58,6 +58,8 @@ export interface AgenticOptions {
   redisUrl?: string;
   /** Show cli-progress bars (default true). */
   progress?: boolean;
+  /** Diagnostics: called with each policy's pool right after it started. */
+  onPool?: (pool: PoolHandle, policy: PolicyName, workload: string) => void;
 }
 
 export interface PolicyRow {
@@ -341,6 +343,7 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
       for (const policy of o.policies) {
         await flushCaches(sims.addresses);
         pool = await startPool({ redisUrl, workers: sims.addresses, routingPolicy: policy, poolId: `bench-${policy}`, logLevel: "error" });
+        o.onPool?.(pool, policy, workload);
         const total = workload === "agentic" ? o.conversations * o.turns : o.flatRequests;
         const bar = bars?.create(total, 0, { label: `${workload.padEnd(16)} ${policy.padEnd(12)}` });
         const res =
