@@ -59,6 +59,8 @@ speedgate is running${env.REDIS_URL ? "" : ` (private redis-server at ${stack.re
   model    : ${model}
   workers  : ${stack.workerAddrs.map((a, i) => `${a} (pid ${stack!.workers[i].pid})`).join(", ")}
              kill -9 one of them mid-stream: the pool moves its streams to the other.
+  status   : ${stack.poolHttp ? `${stack.poolHttp}/status  (live workers, queues, tokens/s)` : "(pool HTTP off)"}
+  metrics  : ${[stack.poolHttp && `${stack.poolHttp}/metrics`, stack.edgeMetrics].filter(Boolean).join(", ") || "(off)"}
 
 Try:
   curl -N ${stack.baseUrl}/v1/chat/completions \\

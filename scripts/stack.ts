@@ -24,6 +24,10 @@ export interface StackOptions {
 export interface Stack {
   redisUrl: string;
   baseUrl: string;
+  /** the pool's internal HTTP server (status page, /metrics), if it serves one */
+  poolHttp?: string;
+  /** the edge's /metrics URL, if it serves one */
+  edgeMetrics?: string;
   workerAddrs: string[];
   workers: ChildProcess[];
   pool: ChildProcess;
@@ -159,11 +163,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }),
     );
     const pool = runTs("pool", "pool/main.ts", [], { REDIS_URL: redisUrl, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
-    await waitReady("pool", pool);
+    const poolReady = await waitReady("pool", pool);
     const edge = runTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
     const ready = await waitReady("edge", edge);
     const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
-    return { redisUrl, baseUrl, workerAddrs, workers, pool, edge, stop };
+    const poolHttp = typeof poolReady.http === "string" ? poolReady.http : undefined;
+    const edgeMetrics = typeof ready.metricsUrl === "string" ? ready.metricsUrl : undefined;
+    return { redisUrl, baseUrl, poolHttp, edgeMetrics, workerAddrs, workers, pool, edge, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -45,6 +45,12 @@ export interface AgenticOptions {
   systemTokens?: number;
   /** Answer length (explicit max_tokens, temperature 0). */
   maxTokens?: number;
+  /** Tool time between turns: uniform in [0, thinkMs] (deterministic per conversation and turn). */
+  thinkMs?: number;
+  /** Conversation c starts at c x staggerMs. */
+  staggerMs?: number;
+  /** kv_aware's load weight (pool config routing.kvAlpha). */
+  kvAlpha?: number;
   /** Workload 2: requests, prompt tokens and concurrency. */
   flatRequests?: number;
   flatTokens?: number;
@@ -80,10 +86,13 @@ const DEFAULTS = {
   policies: ["round_robin", "load_aware", "session", "kv_aware"] as PolicyName[],
   workers: 4,
   conversations: 16,
-  turns: 6,
-  turnTokens: 4000,
+  turns: 10,
+  turnTokens: 2000,
   systemTokens: 1000,
   maxTokens: 48,
+  thinkMs: 400,
+  staggerMs: 100,
+  kvAlpha: undefined as number | undefined,
   flatRequests: 64,
   flatTokens: 4000,
   flatConcurrency: 16,
@@ -286,7 +295,10 @@ async function agenticRun(r: Redis, conns: Redis[], o: typeof DEFAULTS, onDone: 
         { role: "system", content: system },
         { role: "user", content: `Task ${c}: fix the failing build in service ${c}. ${text(1000 + c, 200)}` },
       ];
+      const r0 = rng(9000 + c);
+      await new Promise((res) => setTimeout(res, c * o.staggerMs));
       for (let t = 0; t < o.turns; t++) {
+        if (t > 0) await new Promise((res) => setTimeout(res, r0() * o.thinkMs)); // the tool runs
         if (t > 0) history.push({ role: "user", content: `Tool output (step ${t} of task ${c}):\n${text(c * 100 + t, o.turnTokens)}` });
         const s = await request(r, conns[c], job({ messages: [...history], sampling: { max_tokens: o.maxTokens, temperature: 0, stop: [], n: 1 } }));
         samples.push(s);
@@ -342,7 +354,9 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
     for (const [wi, workload] of (["agentic", "no_shared_prefix"] as const).entries()) {
       for (const policy of o.policies) {
         await flushCaches(sims.addresses);
-        pool = await startPool({ redisUrl, workers: sims.addresses, routingPolicy: policy, poolId: `bench-${policy}`, logLevel: "error" });
+        pool = await startPool({ redisUrl, workers: sims.addresses, routingPolicy: policy, poolId: `bench-${policy}`, logLevel: "error",
+          ...(o.kvAlpha !== undefined ? { routing: { kvAlpha: o.kvAlpha } } : {}),
+        });
         o.onPool?.(pool, policy, workload);
         const total = workload === "agentic" ? o.conversations * o.turns : o.flatRequests;
         const bar = bars?.create(total, 0, { label: `${workload.padEnd(16)} ${policy.padEnd(12)}` });
@@ -395,7 +409,7 @@ export function agenticTable(rows: PolicyRow[], o: typeof DEFAULTS): Table {
     `Setup: ${o.workers} simulated workers (one process each; prefill ${o.prefillTokensPerS} tok/s, decode ${o.decodeMsPerToken} ms + ` +
       `${o.decodeMsPerRunning} ms/running, KV ${o.kvCapacityTokens} tokens each), caches flushed and a fresh pool per policy. ` +
       `Agentic: ${o.conversations} concurrent conversations x ${o.turns} turns, +~${o.turnTokens} tokens per turn after a shared ` +
-      `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers. No shared prefix: ${o.flatRequests} requests of ` +
+      `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers, 0-${o.thinkMs} ms tool time between turns. No shared prefix: ${o.flatRequests} requests of ` +
       `~${o.flatTokens} distinct tokens, ${o.flatConcurrency} in flight. TTFT = enqueue -> first text; cache hit = cached_tokens / prompt_tokens.`,
   );
   return {
