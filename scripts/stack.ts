@@ -32,7 +32,10 @@ export interface Stack {
   workers: ChildProcess[];
   pool: ChildProcess;
   edge: ChildProcess;
+  /** graceful: SIGTERM each process (edge first, Redis last) and wait for it */
   stop(): Promise<void>;
+  /** at once: SIGKILL every process (a second Ctrl-C, or the launcher dying) */
+  kill(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -149,6 +152,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const child of [...children].reverse()) await stopChild(child);
   };
+  const kill = () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  // Never leave orphans behind, whatever way this process ends.
+  process.once("exit", kill);
   try {
     const redisUrl = opts.redisUrl ?? (await startRedisServer(children));
     const workerAddrs: string[] = [];
@@ -169,7 +177,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
     const poolHttp = typeof poolReady.http === "string" ? poolReady.http : undefined;
     const edgeMetrics = typeof ready.metricsUrl === "string" ? ready.metricsUrl : undefined;
-    return { redisUrl, baseUrl, poolHttp, edgeMetrics, workerAddrs, workers, pool, edge, stop };
+    return { redisUrl, baseUrl, poolHttp, edgeMetrics, workerAddrs, workers, pool, edge, stop, kill };
   } catch (err) {
     await stop();
     throw err;
