@@ -16,7 +16,7 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { seedApiKey } from "../edge/tenants.js";
-import { freePort, startStack, type Stack } from "./stack.js";
+import { freePort, startStack, stopChild, type Stack } from "./stack.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -85,14 +85,7 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
   });
   exited.catch(() => {});
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = once(child, "exit");
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await gone;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   try {
     // Poll the real server (not a sleep): the first HTTP answer means workerd runs our code.
