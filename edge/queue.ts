@@ -3,8 +3,8 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { CANCEL_CHANNEL, WAKE_CHANNEL, REQUEST_TTL_S, keys } from "../proto/queue/keys.js";
-import { runScript } from "../proto/queue/lua/index.js";
-import { JobSchema, type Job } from "../proto/queue/messages.js";
+import { pipelineScript, runScript, scriptPipeline } from "../proto/queue/lua/index.js";
+import type { Job } from "../proto/queue/messages.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
@@ -28,10 +28,6 @@ export type RequestMeta = z.infer<typeof RequestMetaSchema>;
 // client attached to the response (1 for the original request, +1 per resume).
 // The attach counter lets an edge that saw a disconnect skip its delayed
 // cancel when the client already came back (possibly to another edge process).
-
-export async function writeMeta(redis: Redis, rid: string, meta: RequestMeta): Promise<void> {
-  await redis.multi().hset(keys.meta(rid), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(rid), REQUEST_TTL_S).exec();
-}
 
 export async function deleteMeta(redis: Redis, rid: string): Promise<void> {
   await redis.del(keys.meta(rid));
@@ -59,17 +55,35 @@ export async function touchMeta(redis: Redis, rid: string): Promise<void> {
   await redis.expire(keys.meta(rid), REQUEST_TTL_S);
 }
 
+function enqueueArgs(job: Job, maxQueued: number) {
+  // The Job is built typed by the route; re-validating it here cost a visible share of admission CPU.
+  const body = JSON.stringify(job);
+  return {
+    keys: [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
+    args: [job.id, body, job.tenant_id, maxQueued, WAKE_CHANNEL, job.model],
+  };
+}
+
 /** Runs enqueue.lua. Returns the position in the tenant's queue (1 = next), or null when the tenant's queue is full. */
 export async function enqueueJob(redis: Redis, job: Job, maxQueued: number): Promise<number | null> {
-  const body = JSON.stringify(JobSchema.parse(job));
-  const pos = Number(
-    await runScript(
-      redis,
-      "enqueue",
-      [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-      [job.id, body, job.tenant_id, maxQueued, WAKE_CHANNEL, job.model],
-    ),
-  );
+  const a = enqueueArgs(job, maxQueued);
+  const pos = Number(await runScript(redis, "enqueue", a.keys, a.args));
+  return pos < 0 ? null : pos;
+}
+
+/**
+ * Writes the request's meta and enqueues its Job in one pipeline: one socket
+ * write and one round trip (syscalls dominate the edge's CPU), and Redis runs
+ * them in order, so the meta exists before any pool can claim the job.
+ * Returns the queue position, or null when the tenant's queue is full.
+ */
+export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number): Promise<number | null> {
+  const a = enqueueArgs(job, maxQueued);
+  const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
+  const res = await pipelineScript(redis, p, "enqueue", a.keys, a.args).exec();
+  const failed = res?.find(([err]) => err);
+  if (!res || failed) throw failed?.[0] ?? new Error("enqueue pipeline aborted");
+  const pos = Number(res[2][1]);
   return pos < 0 ? null : pos;
 }
 
@@ -86,6 +100,5 @@ export async function isClaimed(redis: Redis, model: string, rid: string): Promi
 
 /** Marks the request cancelled (durable key, for a pool that claims it later) and tells pools now (pub/sub). */
 export async function cancelRequest(redis: Redis, rid: string, reason: string): Promise<void> {
-  await redis.set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S);
-  await redis.publish(CANCEL_CHANNEL, rid);
+  await redis.pipeline().set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S).publish(CANCEL_CHANNEL, rid).exec();
 }

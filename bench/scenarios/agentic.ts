@@ -14,8 +14,8 @@
 // blocking XREADs). Reported per policy: TTFT p50/p99 (enqueue -> first text), output
 // and total tokens/s, and cache hit rate = cached_tokens / prompt_tokens (from usage).
 //
-// The sim's prefill speed is set so that prefilling 20k uncached tokens (1 s at 20k tok/s)
-// costs visibly more than a cached turn (~4k new tokens, 0.2 s).
+// The sim's prefill speed is set so that prefilling 20k uncached tokens (2 s at 10k tok/s)
+// costs visibly more than a cached turn (~1.5k new tokens, 0.15 s).
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
@@ -23,7 +23,7 @@ import { createInterface } from "node:readline";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import { MultiBar, Presets } from "cli-progress";
+import { SingleBar, Presets } from "cli-progress";
 import { enqueueJob } from "../../edge/queue.js";
 import { keys } from "../../proto/queue/keys.js";
 import { JobSchema, ResponseEventSchema, type ChatMessage, type Job, type ResponseEvent } from "../../proto/queue/messages.js";
@@ -47,8 +47,15 @@ export interface AgenticOptions {
   maxTokens?: number;
   /** Tool time between turns: uniform in [0, thinkMs] (deterministic per conversation and turn). */
   thinkMs?: number;
-  /** Conversation c starts at c x staggerMs. */
+  /** Conversation c starts at c x staggerMs (when not paced). */
   staggerMs?: number;
+  /**
+   * Pacing, so every policy is compared at the same offered load (equal throughput):
+   * turn t of each conversation is sent at a random moment of the t-th period (so the
+   * arrival order changes every round), or as soon as its previous answer arrived if
+   * that is later. 0 = closed loop (think time only).
+   */
+  turnPeriodMs?: number;
   /** kv_aware's load weight (pool config routing.kvAlpha). */
   kvAlpha?: number;
   /** Workload 2: requests, prompt tokens and concurrency. */
@@ -86,17 +93,18 @@ const DEFAULTS = {
   policies: ["round_robin", "load_aware", "session", "kv_aware"] as PolicyName[],
   workers: 4,
   conversations: 16,
-  turns: 10,
-  turnTokens: 2000,
-  systemTokens: 1000,
+  turns: 11,
+  turnTokens: 1500,
+  systemTokens: 4000,
   maxTokens: 48,
   thinkMs: 400,
   staggerMs: 100,
+  turnPeriodMs: 2_500,
   kvAlpha: undefined as number | undefined,
-  flatRequests: 64,
-  flatTokens: 4000,
+  flatRequests: 96,
+  flatTokens: 2000,
   flatConcurrency: 16,
-  prefillTokensPerS: 20_000,
+  prefillTokensPerS: 10_000,
   decodeMsPerToken: 8,
   decodeMsPerRunning: 0.35,
   kvCapacityTokens: 262_144,
@@ -296,9 +304,12 @@ async function agenticRun(r: Redis, conns: Redis[], o: typeof DEFAULTS, onDone: 
         { role: "user", content: `Task ${c}: fix the failing build in service ${c}. ${text(1000 + c, 200)}` },
       ];
       const r0 = rng(9000 + c);
-      await new Promise((res) => setTimeout(res, c * o.staggerMs));
+      const paced = o.turnPeriodMs > 0;
+      if (!paced) await new Promise((res) => setTimeout(res, c * o.staggerMs));
       for (let t = 0; t < o.turns; t++) {
-        if (t > 0) await new Promise((res) => setTimeout(res, r0() * o.thinkMs)); // the tool runs
+        // The tool runs: until the turn's slot (paced), or a random think time (closed loop).
+        const wait = paced ? t0 + (t + r0()) * o.turnPeriodMs - performance.now() : t > 0 ? r0() * o.thinkMs : 0;
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
         if (t > 0) history.push({ role: "user", content: `Tool output (step ${t} of task ${c}):\n${text(c * 100 + t, o.turnTokens)}` });
         const s = await request(r, conns[c], job({ messages: [...history], sampling: { max_tokens: o.maxTokens, temperature: 0, stop: [], n: 1 } }));
         samples.push(s);
@@ -346,9 +357,14 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
   const r = new Redis(redisUrl);
   const conns = Array.from({ length: Math.max(o.conversations, o.flatConcurrency) }, () => new Redis(redisUrl));
   const show = o.progress !== false;
-  const bars = show
-    ? new MultiBar({ format: "{label} [{bar}] {value}/{total} requests", hideCursor: true, clearOnComplete: false }, Presets.shades_classic)
-    : undefined;
+  // One bar per (workload, policy) phase; on a non-TTY it prints a line every few seconds.
+  const newBar = (label: string, total: number): SingleBar | undefined => {
+    if (!show) return undefined;
+    const b = new SingleBar({ format: `${label} [{bar}] {value}/{total} requests`, hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 }, Presets.shades_classic);
+    b.start(total, 0);
+    return b;
+  };
+  let bar: SingleBar | undefined;
   let pool: PoolHandle | undefined;
   try {
     for (const [wi, workload] of (["agentic", "no_shared_prefix"] as const).entries()) {
@@ -359,12 +375,13 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
         });
         o.onPool?.(pool, policy, workload);
         const total = workload === "agentic" ? o.conversations * o.turns : o.flatRequests;
-        const bar = bars?.create(total, 0, { label: `${workload.padEnd(16)} ${policy.padEnd(12)}` });
+        bar = newBar(`${workload.padEnd(16)} ${policy.padEnd(12)}`, total);
         const res =
           workload === "agentic"
             ? await agenticRun(r, conns, o, () => bar?.increment())
             : await flatRun(r, conns, o, wi * 100 + o.policies.indexOf(policy), () => bar?.increment());
         bar?.stop();
+        bar = undefined;
         await pool.stop();
         pool = undefined;
         const row = aggregate(workload, policy, res.samples, res.wallMs);
@@ -374,7 +391,7 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
       }
     }
   } finally {
-    bars?.stop();
+    bar?.stop();
     await pool?.stop().catch(() => {});
     r.disconnect();
     for (const c of conns) c.disconnect();
@@ -409,7 +426,7 @@ export function agenticTable(rows: PolicyRow[], o: typeof DEFAULTS): Table {
     `Setup: ${o.workers} simulated workers (one process each; prefill ${o.prefillTokensPerS} tok/s, decode ${o.decodeMsPerToken} ms + ` +
       `${o.decodeMsPerRunning} ms/running, KV ${o.kvCapacityTokens} tokens each), caches flushed and a fresh pool per policy. ` +
       `Agentic: ${o.conversations} concurrent conversations x ${o.turns} turns, +~${o.turnTokens} tokens per turn after a shared ` +
-      `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers, 0-${o.thinkMs} ms tool time between turns. No shared prefix: ${o.flatRequests} requests of ` +
+      `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers, ${o.turnPeriodMs > 0 ? `one turn per conversation at a random moment of every ${o.turnPeriodMs} ms period (or when the previous answer is in, if later: the same offered load for every policy)` : `0-${o.thinkMs} ms tool time between turns`}. No shared prefix: ${o.flatRequests} requests of ` +
       `~${o.flatTokens} distinct tokens, ${o.flatConcurrency} in flight. TTFT = enqueue -> first text; cache hit = cached_tokens / prompt_tokens.`,
   );
   return {

@@ -5,7 +5,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
-import { loadApiKey, loadTenant, sha256Hex } from "../tenants.js";
+import type { Redis } from "ioredis";
+import { loadApiKey, loadTenant, sha256Hex, type Tenant } from "../tenants.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -28,7 +29,32 @@ async function keyHash(key: string): Promise<string> {
   return h;
 }
 
+/**
+ * Tenant records change rarely (limits, priority) and a stale one for a moment is
+ * harmless, so each process (isolate) keeps them for `tenantCacheMs`. Keys are
+ * never cached: revocation must bite on the next request. Deleting a tenant
+ * deletes its keys, so a cached tenant never outlives its access.
+ */
+class TenantCache {
+  private readonly entries = new Map<string, { tenant: Tenant; until: number }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+  async get(conn: Redis, id: string): Promise<Tenant | null> {
+    const hit = this.entries.get(id);
+    if (hit && hit.until > this.now()) return hit.tenant;
+    const tenant = await loadTenant(conn, id);
+    if (tenant && this.ttlMs > 0) {
+      if (this.entries.size >= HASH_MEMO_MAX) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(id, { tenant, until: this.now() + this.ttlMs });
+    }
+    return tenant;
+  }
+}
+
 export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
+  const tenants = new TenantCache(deps.config.tenantCacheMs, deps.now);
   return async (c, next) => {
     const header = c.req.header("authorization");
     const m = header ? BEARER.exec(header) : null;
@@ -42,7 +68,7 @@ export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
     const record = await loadApiKey(conn, await keyHash(m[1]!));
     const unusable =
       record === null || record.revoked || (record.expires_at !== null && record.expires_at <= deps.now());
-    const tenant = unusable ? null : await loadTenant(conn, record.tenant_id);
+    const tenant = unusable ? null : await tenants.get(conn, record.tenant_id);
     if (unusable || tenant === null) {
       throw new EdgeError("invalid_api_key", "Incorrect API key provided.");
     }

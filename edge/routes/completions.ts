@@ -22,7 +22,7 @@ import {
   type ChatCompletionRequest,
   type CompletionRequest,
 } from "../openai/schemas.js";
-import { attachCount, deleteMeta, enqueueJob, readMeta, writeMeta, type RequestMeta } from "../queue.js";
+import { attachCount, deleteMeta, readMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
 import { relayJSON, relaySSE } from "../relay.js";
 import { isStreamId } from "../streams/reader.js";
 
@@ -104,10 +104,8 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Kind): Prom
     created: Math.floor(now / 1000),
     deadline_at: deadline,
   };
-  // Sent back to back on one connection, so Redis runs them in order (meta before any
-  // pool can claim the job) at the cost of one round trip instead of two.
   const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
-  const [, position] = await Promise.all([writeMeta(conn, rid, meta), enqueueJob(conn, job, maxQueued)]);
+  const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued);
   if (position === null) {
     await deleteMeta(conn, rid);
     await deps.admission.release(conn, admissionReq, decision.keyScoped);
