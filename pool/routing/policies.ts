@@ -213,12 +213,14 @@ export class KvAwareRouter implements Router {
     return Math.max(0, req.inputIds.length - matched);
   }
 
+  // The approximate index is only fed for workers without a live event stream (it costs
+  // a hash pass over the prompt): with events, the worker tells us what it holds.
   routed(worker: RoutableWorker, req: RouteRequest): void {
-    this.index.recordSent(worker.address, this.query(req));
+    if (!this.index.isLive(worker.address)) this.index.recordSent(worker.address, this.query(req));
   }
 
   finished(worker: RoutableWorker, _req: RouteRequest, ids: readonly number[]): void {
-    this.index.recordSent(worker.address, new QueryHashes(ids));
+    if (!this.index.isLive(worker.address)) this.index.recordSent(worker.address, new QueryHashes(ids));
   }
 
   workerAdded(w: WatchedWorker): void {
