@@ -73,7 +73,8 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startRedisServer(children: ChildProcess[]): Promise<string> {
+/** Starts a private redis-server on a free port (its process is pushed to `children`); resolves with its URL once it answers. */
+export async function startRedisServer(children: ChildProcess[]): Promise<string> {
   const port = await freePort();
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: "ignore",
@@ -143,6 +144,20 @@ export async function startEdgeProcess(
   }
 }
 
+/** Starts `n` simulated workers, one process each, and resolves once all are ready. */
+export async function startSimProcesses(
+  n: number,
+  args: string[],
+  children: ChildProcess[],
+  onLine?: (name: string, line: string) => void,
+): Promise<{ addrs: string[]; procs: ChildProcess[] }> {
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const procs = ports.map((port, i) => spawnTs(`sim${i}`, "pool/sim/main.ts", ["--port", String(port), ...args], {}, onLine));
+  children.push(...procs);
+  await Promise.all(procs.map((child, i) => waitReady(`sim${i}`, child)));
+  return { addrs: ports.map((port) => `127.0.0.1:${port}`), procs };
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const children: ChildProcess[] = [];
   const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}) => {
@@ -160,17 +175,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   process.once("exit", kill);
   try {
     const redisUrl = opts.redisUrl ?? (await startRedisServer(children));
-    const workerAddrs: string[] = [];
-    const workers: ChildProcess[] = [];
-    const ports = await Promise.all(Array.from({ length: opts.simWorkers }, () => freePort()));
-    await Promise.all(
-      ports.map(async (port, i) => {
-        const child = runTs(`sim${i}`, "pool/sim/main.ts", ["--port", String(port), ...(opts.simArgs ?? [])]);
-        workers[i] = child;
-        await waitReady(`sim${i}`, child);
-        workerAddrs[i] = `127.0.0.1:${port}`;
-      }),
-    );
+    const sims = await startSimProcesses(opts.simWorkers, opts.simArgs ?? [], children, opts.onLine);
+    const { addrs: workerAddrs, procs: workers } = sims;
     const pool = runTs("pool", "pool/main.ts", [], { REDIS_URL: redisUrl, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
     const poolReady = await waitReady("pool", pool);
     const edge = runTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });

@@ -16,10 +16,7 @@
 //
 // The sim's prefill speed is set so that prefilling 20k uncached tokens (2 s at 10k tok/s)
 // costs visibly more than a cached turn (~1.5k new tokens, 0.15 s).
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
@@ -32,6 +29,7 @@ import { TokenSpeedScheduler } from "../../proto/gen/tokenspeed/tokenspeed_sched
 import { startPool, type PoolHandle } from "../../pool/main.js";
 import type { PolicyName } from "../../pool/routing/policies.js";
 import { summarize, round } from "../lib/stats.js";
+import { startRedisServer, startSimProcesses, stopChild } from "../../scripts/stack.js";
 import type { Table } from "../lib/report.js";
 
 export interface AgenticOptions {
@@ -142,59 +140,6 @@ function text(seed: number, tokens: number): string {
 }
 
 // ---- processes ----
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, "close");
-  return port;
-}
-
-async function waitLine(child: ChildProcess, pred: (l: string) => boolean, what: string): Promise<void> {
-  const err: string[] = [];
-  if (child.stderr) createInterface({ input: child.stderr }).on("line", (l) => err.push(l));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} did not start: ${err.slice(-5).join("\n")}`)), 30_000);
-    createInterface({ input: child.stdout! }).on("line", (l) => {
-      if (pred(l)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once("exit", (c) => {
-      clearTimeout(t);
-      reject(new Error(`${what} exited with ${c}: ${err.slice(-5).join("\n")}`));
-    });
-  });
-}
-
-async function startRedisServer(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
-  await waitLine(proc, (l) => l.includes("Ready to accept connections"), "redis-server");
-  return { url: `redis://127.0.0.1:${port}`, proc };
-}
-
-async function startSims(n: number, args: string[]): Promise<{ addresses: string[]; procs: ChildProcess[] }> {
-  const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const procs = ports.map((p) =>
-    spawn(process.execPath, ["--import", "tsx", "pool/sim/main.ts", "--port", String(p), ...args], { stdio: ["ignore", "pipe", "pipe"] }),
-  );
-  await Promise.all(procs.map((c, i) => waitLine(c, (l) => l.includes('"ready"'), `sim ${ports[i]}`)));
-  return { addresses: ports.map((p) => `127.0.0.1:${p}`), procs };
-}
-
-async function stopChild(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const gone = once(c, "exit");
-  c.kill("SIGTERM");
-  const t = setTimeout(() => c.kill("SIGKILL"), 3_000);
-  await gone;
-  clearTimeout(t);
-}
 
 async function flushCaches(addresses: string[]): Promise<void> {
   await Promise.all(
@@ -343,17 +288,15 @@ export async function runAgentic(opts: AgenticOptions = {}): Promise<{ table: Ta
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & AgenticOptions;
   const children: ChildProcess[] = [];
   const rows: PolicyRow[] = [];
-  const redisSrv = o.redisUrl ? undefined : await startRedisServer();
-  if (redisSrv) children.push(redisSrv.proc);
-  const redisUrl = o.redisUrl ?? redisSrv!.url;
+  const redisUrl = o.redisUrl ?? (await startRedisServer(children));
   const simArgs = [
     "--prefill-tokens-per-s", String(o.prefillTokensPerS),
     "--decode-ms-per-token", String(o.decodeMsPerToken),
     "--decode-ms-per-running", String(o.decodeMsPerRunning),
     "--kv-capacity-tokens", String(o.kvCapacityTokens),
   ];
-  const sims = await startSims(o.workers, simArgs);
-  children.push(...sims.procs);
+  const { addrs: simAddrs } = await startSimProcesses(o.workers, simArgs, children);
+  const sims = { addresses: simAddrs };
   const r = new Redis(redisUrl);
   const conns = Array.from({ length: Math.max(o.conversations, o.flatConcurrency) }, () => new Redis(redisUrl));
   const show = o.progress !== false;
