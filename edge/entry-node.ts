@@ -74,7 +74,9 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   // One command connection for every request of this process (ioredis pipelines them).
   // No enableAutoPipelining: ioredis 5.8 mis-matches replies when a Lua script
   // (EVALSHA with its NOSCRIPT fallback) shares an auto-pipeline ("results[i] is not iterable").
-  const redis = new Redis(opts.redisUrl, { connectionName: "sg-edge", lazyConnect: true });
+  // maxRetriesPerRequest 2: a command waits through a short blip (reconnect) but a
+  // request fails fast, as a 503, while Redis is really down (default: ~20 retries, seconds).
+  const redis = new Redis(opts.redisUrl, { connectionName: "sg-edge", lazyConnect: true, maxRetriesPerRequest: 2 });
   redis.on("error", (err: Error) => {
     metrics.redisError("connection");
     logger.warn({ err: err.message }, "redis connection error");

@@ -34,19 +34,20 @@ async function launch(port: number): Promise<ChildProcess> {
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   proc.on("error", () => {});
-  // Wait until it answers PING (not a sleep: poll the real server).
-  const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => {});
+  // Wait until it answers PING (not a sleep: poll the real server). A fresh probe per
+  // attempt: an ioredis client reconnected after a failed connect() can hang.
   for (let i = 0; i < 200; i++) {
+    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => {});
     try {
       await probe.connect();
       await probe.ping();
-      probe.disconnect();
       return proc;
     } catch {
-      probe.disconnect();
       if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
       await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      probe.disconnect();
     }
   }
   proc.kill("SIGKILL");
@@ -58,7 +59,7 @@ export async function startRedis(): Promise<RedisServer> {
   let proc = await launch(port);
   const clients: Redis[] = [];
   const kill = async () => {
-    if (proc.exitCode !== null) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) return; // already gone (a SIGKILL leaves exitCode null)
     const exited = once(proc, "exit");
     proc.kill("SIGKILL");
     await exited;
@@ -68,6 +69,7 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     client() {
       const c = new Redis({ port, host: "127.0.0.1" });
+      c.on("error", () => {}); // expected while a test has the server killed
       clients.push(c);
       return c;
     },
