@@ -72,6 +72,7 @@ export function quotaAdmission(opts: { leaseMs?: number } = {}): Admission {
         admittedAt: req.now,
         usage: { prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0 },
         now: req.now,
+        countRequest: false,
       });
     },
   };

@@ -88,6 +88,8 @@ export interface SettleInput {
   admittedAt: number;
   usage: { prompt_tokens: number; completion_tokens: number; cached_tokens: number };
   now: number;
+  /** false for a reservation released before the request was queued (it does not count as a request) */
+  countRequest?: boolean;
 }
 
 /** Settles a request to its real usage, once (idempotent). Returns true if this call settled it. */
@@ -106,6 +108,7 @@ export async function settle(redis: Redis, s: SettleInput): Promise<boolean> {
     s.usage.completion_tokens,
     s.usage.cached_tokens,
     USAGE_TTL_S,
+    s.countRequest === false ? 0 : 1,
   ]);
   return r === 1;
 }

@@ -49,6 +49,18 @@ describe("admit", () => {
     expect(await r.hgetall(keys.usage("refund", day))).toEqual({ requests: "1", prompt_tokens: "50", completion_tokens: "50", cached_tokens: "10" });
   });
 
+  it("releasing a reservation that never reached the queue frees it without counting a request", async () => {
+    const r = server.client();
+    const now = Date.now();
+    const t = tenant("release", { tokens_per_minute: 100, max_concurrent_requests: 1 });
+    expect((await admit(r, { rid: "q", tenant: t, key: null, reserveTokens: 100, now })).ok).toBe(true);
+    const zero = { prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0 };
+    expect(await settle(r, { rid: "q", tenantId: "release", keyId: null, keyScoped: false, admittedAt: now, usage: zero, now, countRequest: false })).toBe(true);
+    expect((await admit(r, { rid: "q2", tenant: t, key: null, reserveTokens: 100, now })).ok).toBe(true);
+    const day = new Date(now).toISOString().slice(0, 10);
+    expect(await r.hget(keys.usage("release", day), "requests")).toBeNull();
+  });
+
   it("limits requests per minute and reports when to retry", async () => {
     const r = server.client();
     const now = Date.now();

@@ -7,7 +7,8 @@
 -- KEYS (5 per scope, as in admit.lua: reqWin, tokWin, tokAmt, conc, day),
 --      then: res HASH | resExp ZSET | usage HASH (today's usage counters for the tenant)
 -- ARGV: rid, charged_tokens (prompt + completion actually used), n_scopes,
---       prompt_tokens, completion_tokens, cached_tokens, usage_ttl_s
+--       prompt_tokens, completion_tokens, cached_tokens, usage_ttl_s,
+--       count_request (1 = the request ran and counts in usage; 0 = it never reached the queue)
 -- Returns: 1 if settled now, 0 if it had already been settled (or never admitted).
 local rid = ARGV[1]
 local charged = tonumber(ARGV[2])
@@ -32,7 +33,7 @@ end
 redis.call('HDEL', res_key, rid)
 redis.call('ZREM', res_exp, rid)
 
-redis.call('HINCRBY', usage, 'requests', 1)
+if ARGV[8] ~= '0' then redis.call('HINCRBY', usage, 'requests', 1) end
 redis.call('HINCRBY', usage, 'prompt_tokens', tonumber(ARGV[4]))
 redis.call('HINCRBY', usage, 'completion_tokens', tonumber(ARGV[5]))
 redis.call('HINCRBY', usage, 'cached_tokens', tonumber(ARGV[6]))
