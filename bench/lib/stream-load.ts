@@ -1,5 +1,6 @@
 // Measures one streaming request: time to first token, inter-token gaps and
 // token count, for the full HTTP path and for a direct gRPC call alike.
+import { round, summarize } from "./stats.js";
 
 export interface StreamSample {
   ttftMs: number;
@@ -61,4 +62,26 @@ export async function timeSseStream(url: string, apiKey: string, body: unknown):
     }
   }
   return { ttftMs: first - start, itlMs: itl, tokens, totalMs: performance.now() - start };
+}
+
+/** The figures every streaming scenario reports for a set of samples (errors excluded from the latencies). */
+export function summarizeStreams(samples: readonly StreamSample[], wallMs: number) {
+  const ok = samples.filter((s) => !s.error);
+  const ttft = summarize(ok.map((s) => s.ttftMs));
+  const itl = summarize(ok.flatMap((s) => s.itlMs));
+  const e2e = summarize(ok.map((s) => s.totalMs));
+  const tokens = ok.reduce((n, s) => n + s.tokens, 0);
+  return {
+    requests: samples.length,
+    errors: samples.length - ok.length,
+    firstError: samples.find((s) => s.error)?.error,
+    ttft_p50_ms: round(ttft.p50),
+    ttft_p99_ms: round(ttft.p99),
+    itl_p50_ms: round(itl.p50),
+    itl_p99_ms: round(itl.p99),
+    e2e_p50_ms: round(e2e.p50, 0),
+    tokens,
+    tokens_per_s: round((tokens / wallMs) * 1000, 0),
+    wall_ms: round(wallMs, 0),
+  };
 }

@@ -2,8 +2,8 @@
 // worker -> back) next to the same load sent straight to the simulated workers
 // over gRPC, in the same run: closed loop at fixed concurrency ("streams",
 // "sweep") or open loop at a fixed arrival rate ("steady").
-import { summarize, round } from "../lib/stats.js";
-import { runConcurrent, timeSseStream, type StreamSample } from "../lib/stream-load.js";
+import { round } from "../lib/stats.js";
+import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample } from "../lib/stream-load.js";
 import { directClients, timeDirectStream } from "../lib/direct.js";
 import { progress } from "../lib/progress.js";
 import type { Table } from "../lib/report.js";
@@ -31,25 +31,7 @@ export interface PathResult {
 }
 
 function aggregate(path: PathResult["path"], concurrency: number, samples: StreamSample[], wallMs: number): PathResult {
-  const ok = samples.filter((s) => !s.error);
-  const ttft = summarize(ok.map((s) => s.ttftMs));
-  const itl = summarize(ok.flatMap((s) => s.itlMs));
-  const e2e = summarize(ok.map((s) => s.totalMs));
-  const tokens = ok.reduce((n, s) => n + s.tokens, 0);
-  return {
-    path,
-    concurrency,
-    requests: samples.length,
-    errors: samples.length - ok.length,
-    firstError: samples.find((s) => s.error)?.error,
-    ttft_p50_ms: round(ttft.p50),
-    ttft_p99_ms: round(ttft.p99),
-    itl_p50_ms: round(itl.p50),
-    itl_p99_ms: round(itl.p99),
-    e2e_p50_ms: round(e2e.p50, 0),
-    tokens,
-    tokens_per_s: round((tokens / wallMs) * 1000, 0),
-  };
+  return { path, concurrency, ...summarizeStreams(samples, wallMs) };
 }
 
 /** A short distinct prompt per request, so no run benefits from another's KV cache. */

@@ -18,8 +18,7 @@ import { seedApiKey } from "../../edge/tenants.js";
 import { startWranglerDev, type WranglerDev } from "../../scripts/dev-worker.js";
 import { freePort, startStack } from "../../scripts/stack.js";
 import type { Table } from "../lib/report.js";
-import { round, summarize } from "../lib/stats.js";
-import { runConcurrent, timeSseStream, type StreamSample } from "../lib/stream-load.js";
+import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample } from "../lib/stream-load.js";
 
 export interface WorkersParams {
   /** the stack's Redis (the Worker is started against it) */
@@ -85,24 +84,7 @@ async function withClientPeak<T>(redisUrl: string, fn: () => Promise<T>): Promis
 }
 
 function aggregate(label: string, samples: StreamSample[], wallMs: number, peak: number): WorkersRow {
-  const ok = samples.filter((s) => !s.error);
-  const ttft = summarize(ok.map((s) => s.ttftMs));
-  const itl = summarize(ok.flatMap((s) => s.itlMs));
-  const tokens = ok.reduce((n, s) => n + s.tokens, 0);
-  return {
-    label,
-    requests: samples.length,
-    errors: samples.length - ok.length,
-    firstError: samples.find((s) => s.error)?.error,
-    ttft_p50_ms: round(ttft.p50),
-    ttft_p99_ms: round(ttft.p99),
-    itl_p50_ms: round(itl.p50),
-    itl_p99_ms: round(itl.p99),
-    tokens,
-    tokens_per_s: round((tokens / wallMs) * 1000, 0),
-    wall_ms: round(wallMs, 0),
-    redis_clients_peak: peak,
-  };
+  return { label, ...summarizeStreams(samples, wallMs), redis_clients_peak: peak };
 }
 
 export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: WorkersRow[]; table: Table }> {
