@@ -85,3 +85,5 @@ export function summarizeStreams(samples: readonly StreamSample[], wallMs: numbe
     wall_ms: round(wallMs, 0),
   };
 }
+
+export type StreamSummary = ReturnType<typeof summarizeStreams>;

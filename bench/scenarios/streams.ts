@@ -3,7 +3,7 @@
 // over gRPC, in the same run: closed loop at fixed concurrency ("streams",
 // "sweep") or open loop at a fixed arrival rate ("steady").
 import { round } from "../lib/stats.js";
-import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample } from "../lib/stream-load.js";
+import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample, type StreamSummary } from "../lib/stream-load.js";
 import { directClients, timeDirectStream } from "../lib/direct.js";
 import { progress } from "../lib/progress.js";
 import type { Table } from "../lib/report.js";
@@ -15,20 +15,10 @@ export interface Target {
   workerAddrs: string[];
 }
 
-export interface PathResult {
+export type PathResult = StreamSummary & {
   path: "direct" | "full";
   concurrency: number;
-  requests: number;
-  errors: number;
-  firstError?: string;
-  ttft_p50_ms: number;
-  ttft_p99_ms: number;
-  itl_p50_ms: number;
-  itl_p99_ms: number;
-  e2e_p50_ms: number;
-  tokens: number;
-  tokens_per_s: number;
-}
+};
 
 function aggregate(path: PathResult["path"], concurrency: number, samples: StreamSample[], wallMs: number): PathResult {
   return { path, concurrency, ...summarizeStreams(samples, wallMs) };

@@ -18,7 +18,7 @@ import { seedApiKey } from "../../edge/tenants.js";
 import { startWranglerDev, type WranglerDev } from "../../scripts/dev-worker.js";
 import { freePort, startStack } from "../../scripts/stack.js";
 import type { Table } from "../lib/report.js";
-import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample } from "../lib/stream-load.js";
+import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample, type StreamSummary } from "../lib/stream-load.js";
 
 export interface WorkersParams {
   /** the stack's Redis (the Worker is started against it) */
@@ -42,20 +42,10 @@ export interface WorkersParams {
   onProgress?: (side: string, done: number, total: number) => void;
 }
 
-export interface WorkersRow {
+export type WorkersRow = StreamSummary & {
   label: string;
-  requests: number;
-  errors: number;
-  firstError?: string;
-  ttft_p50_ms: number;
-  ttft_p99_ms: number;
-  itl_p50_ms: number;
-  itl_p99_ms: number;
-  tokens: number;
-  tokens_per_s: number;
-  wall_ms: number;
   redis_clients_peak: number;
-}
+};
 
 /** Peak of Redis's connected_clients while `fn` runs (sampled every 20 ms on its own connection). */
 async function withClientPeak<T>(redisUrl: string, fn: () => Promise<T>): Promise<{ value: T; peak: number }> {
