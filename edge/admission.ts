@@ -4,7 +4,7 @@
 // end, even when the client is gone); the edge only releases a reservation
 // for a request that never reached the queue.
 import type { Redis } from "ioredis";
-import type { ApiKeyRecord } from "../proto/queue/messages.js";
+import type { ApiKeyRecord } from "../contract/queue/messages.js";
 import type { Tenant } from "./tenants.js";
 
 export interface AdmissionRequest {

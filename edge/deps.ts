@@ -2,7 +2,7 @@
 // one real implementation of each capability; the app never imports a
 // runtime module itself.
 import type { Redis } from "ioredis";
-import type { ApiKeyRecord } from "../proto/queue/messages.js";
+import type { ApiKeyRecord } from "../contract/queue/messages.js";
 import type { Admission } from "./admission.js";
 import type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
 import type { EdgeMetrics, RequestObs } from "./metrics.js";

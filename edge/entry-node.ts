@@ -14,7 +14,7 @@ import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
 import { quotaAdmission } from "./quota-admission.js";
 import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./metrics-prom.js";
-import { DEFAULT_TENANT_LABELS } from "../proto/metrics.js";
+import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),

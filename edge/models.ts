@@ -2,8 +2,8 @@
 // heartbeat into keys.pools() (score = expiry ms) and keys.pool(id). Cached
 // briefly per process/isolate so every completion does not re-read the registry.
 import type { Redis } from "ioredis";
-import { keys } from "../proto/queue/keys.js";
-import { PoolInfoSchema } from "../proto/queue/messages.js";
+import { keys } from "../contract/queue/keys.js";
+import { PoolInfoSchema } from "../contract/queue/messages.js";
 
 export interface ServedModel {
   id: string;

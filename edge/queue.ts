@@ -1,10 +1,10 @@
-// The edge's side of the Redis queue contract (proto/queue/README.md): write
+// The edge's side of the Redis queue contract (contract/queue/README.md): write
 // the request's meta, enqueue the Job, ask where it stands, cancel it.
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CANCEL_CHANNEL, WAKE_CHANNEL, REQUEST_TTL_S, keys } from "../proto/queue/keys.js";
-import { pipelineScript, runScript, scriptPipeline } from "../proto/queue/lua/index.js";
-import type { Job } from "../proto/queue/messages.js";
+import { CANCEL_CHANNEL, WAKE_CHANNEL, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
+import { pipelineScript, runScript, scriptPipeline } from "../contract/queue/lua/index.js";
+import type { Job } from "../contract/queue/messages.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.

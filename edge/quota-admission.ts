@@ -1,8 +1,8 @@
-// Admission backed by the atomic admit.lua (proto/queue/tenancy.ts): every
+// Admission backed by the atomic admit.lua (contract/queue/tenancy.ts): every
 // request is checked against its tenant's limits and its key's own limits in
 // one Redis step, and the answer carries OpenAI's x-ratelimit-* headers.
 import type { Redis } from "ioredis";
-import { admit, settle, type AdmitResult } from "../proto/queue/tenancy.js";
+import { admit, settle, type AdmitResult } from "../contract/queue/tenancy.js";
 import type { Admission, AdmissionDecision, AdmissionRequest } from "./admission.js";
 
 /** OpenAI's duration format for reset headers: "1s", "6m0s", "20ms". */

@@ -4,8 +4,8 @@
 // request and a resume (Last-Event-ID) from any entry id.
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { keys } from "../proto/queue/keys.js";
-import type { Usage } from "../proto/queue/messages.js";
+import { keys } from "../contract/queue/keys.js";
+import type { Usage } from "../contract/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, isRedisUnavailable, type OpenAIErrorBody } from "./errors.js";
 import { ChunkBuilder, ResponseAccumulator } from "./openai/format.js";

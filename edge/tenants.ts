@@ -2,11 +2,11 @@
 // stored: only its SHA-256 (WebCrypto, so this runs on Node and workerd alike).
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { keys } from "../proto/queue/keys.js";
-import { ApiKeyRecordSchema, type ApiKeyRecord } from "../proto/queue/messages.js";
-import { TenantSchema, type Limits, type Tenant } from "../proto/queue/tenancy.js";
+import { keys } from "../contract/queue/keys.js";
+import { ApiKeyRecordSchema, type ApiKeyRecord } from "../contract/queue/messages.js";
+import { TenantSchema, type Limits, type Tenant } from "../contract/queue/tenancy.js";
 
-export { TenantSchema, type Tenant } from "../proto/queue/tenancy.js";
+export { TenantSchema, type Tenant } from "../contract/queue/tenancy.js";
 
 /** Lowercase hex SHA-256 of a string (the lookup key of an API key). */
 export async function sha256Hex(text: string): Promise<string> {

@@ -152,7 +152,7 @@ export async function startSimProcesses(
   onLine?: (name: string, line: string) => void,
 ): Promise<{ addrs: string[]; procs: ChildProcess[] }> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const procs = ports.map((port, i) => spawnTs(`sim${i}`, "pool/sim/main.ts", ["--port", String(port), ...args], {}, onLine));
+  const procs = ports.map((port, i) => spawnTs(`sim${i}`, "sim/main.ts", ["--port", String(port), ...args], {}, onLine));
   children.push(...procs);
   await Promise.all(procs.map((child, i) => waitReady(`sim${i}`, child)));
   return { addrs: ports.map((port) => `127.0.0.1:${port}`), procs };

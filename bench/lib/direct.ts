@@ -1,7 +1,7 @@
 // The baseline: the same streaming load sent straight to simulated workers over
 // gRPC, with no edge, Redis or pool in between.
-import { createClient, type ServiceClient } from "../../proto/grpc-bridge.js";
-import { TokenSpeedScheduler } from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+import { createClient, type ServiceClient } from "../../pool/workers/grpc-bridge.js";
+import { TokenSpeedScheduler } from "../../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
 import type { StreamSample } from "./stream-load.js";
 
 type Client = ServiceClient<(typeof TokenSpeedScheduler)["method"]>;

@@ -6,7 +6,7 @@
 import { Agent, request } from "node:http";
 import { Redis } from "ioredis";
 import { progress } from "../lib/progress.js";
-import { keys } from "../../proto/queue/keys.js";
+import { keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startEdgeProcess, freePort } from "../../scripts/stack.js";
 import { summarize, round } from "../lib/stats.js";

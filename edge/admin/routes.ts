@@ -4,7 +4,7 @@
 import { Hono, type Context } from "hono";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { LimitsSchema } from "../../proto/queue/tenancy.js";
+import { LimitsSchema } from "../../contract/queue/tenancy.js";
 import { EdgeError } from "../errors.js";
 import { sha256Hex } from "../tenants.js";
 import * as store from "./store.js";

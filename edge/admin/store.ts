@@ -1,9 +1,9 @@
 // Tenants and API keys in Redis: the operations behind the admin API and CLI.
 // Secrets are returned once at creation and only their SHA-256 is stored.
 import type { Redis } from "ioredis";
-import { keys, utcDay } from "../../proto/queue/keys.js";
-import { ApiKeyRecordSchema, type ApiKeyRecord } from "../../proto/queue/messages.js";
-import { TenantSchema, type Limits, type Tenant } from "../../proto/queue/tenancy.js";
+import { keys, utcDay } from "../../contract/queue/keys.js";
+import { ApiKeyRecordSchema, type ApiKeyRecord } from "../../contract/queue/messages.js";
+import { TenantSchema, type Limits, type Tenant } from "../../contract/queue/tenancy.js";
 import { sha256Hex } from "../tenants.js";
 
 function randomToken(bytes: number): string {

@@ -1,6 +1,6 @@
 // Builds OpenAI response objects (chat.completion, text_completion and their
 // streamed chunks) from the pool's ResponseEvents.
-import type { ResponseEvent, Usage } from "../../proto/queue/messages.js";
+import type { ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import type { RequestMeta } from "../queue.js";
 
 export interface OpenAIUsage {

@@ -10,7 +10,7 @@
 // stream's entries after that id. `Last-Event-ID: 0` replays from the start,
 // which also fetches the result of a non-streaming request whose connection dropped.
 import { Hono, type Context } from "hono";
-import type { Job } from "../../proto/queue/messages.js";
+import type { Job } from "../../contract/queue/messages.js";
 import type { AdmissionRequest } from "../admission.js";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";

@@ -8,7 +8,7 @@
 // Either way the Redis Stream is the durable log: a subscription starts after
 // any entry id, which is what Last-Event-ID resume needs.
 import type { Redis } from "ioredis";
-import { ResponseEventSchema, type ResponseEvent } from "../../proto/queue/messages.js";
+import { ResponseEventSchema, type ResponseEvent } from "../../contract/queue/messages.js";
 
 export interface StreamEntry {
   /** Redis stream entry id ("<ms>-<seq>"), used as the SSE event id. */

@@ -9,7 +9,7 @@
 // or just reset after a gap), the prefixes this pool sent them, LRU-bounded to the
 // worker's KV capacity. It over-estimates what survives eviction, which is the same
 // trade-off smg's approximate tree makes.
-import type { KvCacheEvent } from "../../proto/gen/tokenspeed/common_pb.js";
+import type { KvCacheEvent } from "../../contract/grpc/tokenspeed/common_pb.js";
 import { contentHash, prefixHashes, rollPrefix } from "./kv-hash.js";
 
 export const DEFAULT_BLOCK_SIZE = 16;

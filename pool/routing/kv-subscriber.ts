@@ -12,7 +12,7 @@
 // While not live the index answers from the approximation of what this pool sent.
 import { EventEmitter } from "node:events";
 import { status as Status } from "@grpc/grpc-js";
-import type { KvEventBatch } from "../../proto/gen/tokenspeed/common_pb.js";
+import type { KvEventBatch } from "../../contract/grpc/tokenspeed/common_pb.js";
 import type { WorkerClient } from "../workers/client.js";
 import type { RpcError } from "../workers/rpc-error.js";
 import type { KvIndex } from "./kv-index.js";

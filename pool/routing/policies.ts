@@ -13,7 +13,7 @@
 // i.e. score = matched - alpha x load: a hot prefix stops attracting requests once the
 // worker holding it has more queued prefill than re-computing the prefix elsewhere
 // would cost, so it spreads to other workers instead of overloading one.
-import { LeastInFlightRouter, type LoadSnapshot, type RoutableWorker, type RouteRequest, type Router, type WatchedWorker } from "../workers/router.js";
+import { LeastInFlightRouter, type LoadSnapshot, type RoutableWorker, type RouteRequest, type Router, type WatchedWorker } from "./router.js";
 import { KvIndex, QueryHashes, DEFAULT_BLOCK_SIZE } from "./kv-index.js";
 import { KvSubscriber } from "./kv-subscriber.js";
 

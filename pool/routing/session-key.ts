@@ -6,7 +6,7 @@
 //   conversations that share a system prompt but start differently get different keys;
 // - completion: the first 256 prompt tokens (smg prefix_hash's prefix_token_count).
 import { createHash } from "node:crypto";
-import type { Job } from "../../proto/queue/messages.js";
+import type { Job } from "../../contract/queue/messages.js";
 
 export const SESSION_PREFIX_TOKENS = 256;
 

@@ -3,7 +3,7 @@
 // archive is rejected before anything in it is parsed.
 import { createHash } from "node:crypto";
 import { unzipSync } from "fflate";
-import { err, ok, type Result } from "../result.js";
+import { err, ok, type Result } from "../../contract/result.js";
 
 export const MAX_BUNDLE_BYTES = 200 * 1024 * 1024;
 export const MAX_ZIP_ENTRIES = 50;

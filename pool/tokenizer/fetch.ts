@@ -1,7 +1,7 @@
 // Fetches the model's tokenizer from a worker with GetTokenizer (wire §3.9), exactly
 // as a TokenSpeed worker serves it: one ZIP streamed in chunks, digest on the last.
 import type { WorkerClient } from "../workers/client.js";
-import { err, type Result } from "../result.js";
+import { err, type Result } from "../../contract/result.js";
 import { assembleBundle, unzipBundle, type BundleChunk } from "./bundle.js";
 import { loadModelTokenizer, type ModelTokenizer } from "./model-tokenizer.js";
 

@@ -2,8 +2,8 @@
 // encoding and detokenization. Built from the files of a tokenizer bundle.
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
-import type { ChatMessage } from "../../proto/queue/messages.js";
-import { err, ok, type Result } from "../result.js";
+import type { ChatMessage } from "../../contract/queue/messages.js";
+import { err, ok, type Result } from "../../contract/result.js";
 import { SegmentTokenCache, splittableSpecialTokens } from "./segment-cache.js";
 
 export interface ChatInput {

@@ -2,7 +2,7 @@
 // values here; nothing above this file sees a grpc-js exception.
 import * as grpc from "@grpc/grpc-js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient, type ServiceClient } from "../../proto/grpc-bridge.js";
+import { createClient, type ServiceClient } from "./grpc-bridge.js";
 import {
   TokenSpeedScheduler,
   type GenerateRequestSchema,
@@ -10,10 +10,10 @@ import {
   type GenerateComplete,
   type GetModelInfoResponse,
   type GetLoadsResponse,
-} from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
-import type { KvEventBatch } from "../../proto/gen/tokenspeed/common_pb.js";
-import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.js";
-import { err, ok, type Result } from "../result.js";
+} from "../../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import type { KvEventBatch } from "../../contract/grpc/tokenspeed/common_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../contract/grpc/grpc/health/v1/health_pb.js";
+import { err, ok, type Result } from "../../contract/result.js";
 import { localRpcError, toRpcError, type RpcError } from "./rpc-error.js";
 import type { BundleChunk } from "../tokenizer/bundle.js";
 

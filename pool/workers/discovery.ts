@@ -11,7 +11,7 @@
 // workers from WORKERS (config) are never removed by discovery, only drained.
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { keys } from "../../proto/queue/keys.js";
+import { keys } from "../../contract/queue/keys.js";
 import type { WorkerRegistry } from "./registry.js";
 
 export async function registerWorker(redis: Redis, address: string, ttlMs: number): Promise<void> {

@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { WorkerClient } from "./client.js";
 import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from "./circuit-breaker.js";
-import type { LoadSnapshot, Router, RouteRequest } from "./router.js";
+import type { LoadSnapshot, Router, RouteRequest } from "../routing/router.js";
 
 /** hung: the watchdog saw no frame for too long and the deep HealthCheck confirmed it. */
 export type WorkerState = "starting" | "ready" | "not_ready" | "unreachable" | "hung";

@@ -4,7 +4,7 @@
 // worker's tokenizer, the worker's deterministic output for it, decoded.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedGeneration } from "../../pool/sim/text-model.js";
+import { expectedGeneration } from "../../sim/text-model.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
 
 const KEY = "sk-e2e-full-path-0001";

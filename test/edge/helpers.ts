@@ -6,8 +6,8 @@ import { pino } from "pino";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
 import type { EdgeConfigInput } from "../../edge/config.js";
 import { seedApiKey, type SeedApiKeyOptions } from "../../edge/tenants.js";
-import { keys } from "../../proto/queue/keys.js";
-import { JobSchema, type ErrorInfo, type Job, type ResponseEvent, type Usage } from "../../proto/queue/messages.js";
+import { keys } from "../../contract/queue/keys.js";
+import { JobSchema, type ErrorInfo, type Job, type ResponseEvent, type Usage } from "../../contract/queue/messages.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 export const MODEL = "test-model";

@@ -1,10 +1,10 @@
 // The edge through the official `openai` SDK and raw HTTP: streamed and
 // non-streamed chat completions, a completion, /v1/models. The test plays the
-// pool through Redis (FakePool), exactly per proto/queue/README.md.
+// pool through Redis (FakePool), exactly per contract/queue/README.md.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keys } from "../../proto/queue/keys.js";
-import { JobSchema } from "../../proto/queue/messages.js";
+import { keys } from "../../contract/queue/keys.js";
+import { JobSchema } from "../../contract/queue/messages.js";
 import { MODEL, SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;

@@ -2,7 +2,7 @@
 // Redis connections: the shared command connection plus one multiplexed
 // blocking reader, however many streams are open.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { keys } from "../../proto/queue/keys.js";
+import { keys } from "../../contract/queue/keys.js";
 import { MODEL, SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { startNodeEdge } from "../../edge/entry-node.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CANCEL_CHANNEL, keys } from "../../proto/queue/keys.js";
+import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
 import { MODEL, SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;

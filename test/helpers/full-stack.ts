@@ -8,7 +8,7 @@ import type { EdgeConfigInput } from "../../edge/config.js";
 import { seedApiKey, type SeedApiKeyOptions } from "../../edge/tenants.js";
 import { startPool } from "../../pool/main.js";
 import type { PoolConfigInput } from "../../pool/config.js";
-import { startSimWorker, type SimOptions, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "./redis.js";
 
 export const SIM_MODEL = "qwen3-sim";

@@ -1,8 +1,8 @@
 // Unit tests: incremental detokenization of real Qwen3 ids and stop strings across chunks.
 import { describe, expect, it } from "vitest";
-import { loadSimTokenizer } from "../../pool/sim/tokenizer.js";
-import { IncrementalDecoder } from "../../pool/tokenizer/incremental-decoder.js";
-import { StopMatcher } from "../../pool/tokenizer/stop-strings.js";
+import { loadSimTokenizer } from "../../sim/tokenizer.js";
+import { IncrementalDecoder } from "../../pool/run/incremental-decoder.js";
+import { StopMatcher } from "../../pool/run/stop-strings.js";
 
 const tok = loadSimTokenizer();
 const detok = { decode: (ids: readonly number[]) => tok.tokenizer.decode(ids as number[], { skip_special_tokens: true }) };

@@ -2,10 +2,10 @@
 // read the response stream with blocking XREADs - no sleeps).
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { keys, CANCEL_CHANNEL, WAKE_CHANNEL } from "../../proto/queue/keys.js";
+import { keys, CANCEL_CHANNEL, WAKE_CHANNEL } from "../../contract/queue/keys.js";
 import { enqueueJob } from "../../edge/queue.js";
-import { runScript } from "../../proto/queue/lua/index.js";
-import { JobSchema, ResponseEventSchema, type Job, type ResponseEvent } from "../../proto/queue/messages.js";
+import { runScript } from "../../contract/queue/lua/index.js";
+import { JobSchema, ResponseEventSchema, type Job, type ResponseEvent } from "../../contract/queue/messages.js";
 
 export function makeJob(over: Omit<Partial<Job>, "sampling"> & { sampling?: Partial<Job["sampling"]> } = {}): Job {
   const now = Date.now();

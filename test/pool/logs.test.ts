@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startPool, type PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 const KEY = "sk-logs-0123456789abcdef-SECRET";

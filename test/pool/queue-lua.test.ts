@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { QueueClient } from "../../pool/queue.js";
-import { keys } from "../../proto/queue/keys.js";
+import { QueueClient } from "../../pool/queue/client.js";
+import { keys } from "../../contract/queue/keys.js";
 import { enqueue, makeJob } from "./helpers.js";
 
 let redis: RedisServer;

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
-import { expectedGeneration } from "../../pool/sim/text-model.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
+import { expectedGeneration } from "../../sim/text-model.js";
 import { startPool, type PoolHandle } from "../../pool/main.js";
-import { keys } from "../../proto/queue/keys.js";
-import type { Job } from "../../proto/queue/messages.js";
+import { keys } from "../../contract/queue/keys.js";
+import type { Job } from "../../contract/queue/messages.js";
 import { collect, enqueue, makeJob, readUntilTerminal } from "./helpers.js";
 
 let redis: RedisServer;

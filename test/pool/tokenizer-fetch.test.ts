@@ -6,7 +6,7 @@ import { zipSync, strToU8 } from "fflate";
 import { assembleBundle, unzipBundle } from "../../pool/tokenizer/bundle.js";
 import { fetchTokenizer } from "../../pool/tokenizer/fetch.js";
 import { WorkerClient } from "../../pool/workers/client.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import type { PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { makeJob } from "../pool/helpers.js";
 import { epochMs, pct, quietPool, runStreams, until } from "./helpers.js";
 

@@ -9,10 +9,10 @@ import type { RedisServer } from "../helpers/redis.js";
 import { freePort } from "../helpers/redis.js";
 import { startPool, type PoolHandle } from "../../pool/main.js";
 import type { PoolConfigInput } from "../../pool/config.js";
-import type { Job, ResponseEvent } from "../../proto/queue/messages.js";
+import type { Job, ResponseEvent } from "../../contract/queue/messages.js";
 import { collect, enqueue, readUntilTerminal, type StreamEntry } from "../pool/helpers.js";
-import { loadSimTokenizer } from "../../pool/sim/tokenizer.js";
-import { expectedGeneration, textModelFor } from "../../pool/sim/text-model.js";
+import { loadSimTokenizer } from "../../sim/tokenizer.js";
+import { expectedGeneration, textModelFor } from "../../sim/text-model.js";
 
 export interface SimProcess {
   address: string;
@@ -22,10 +22,10 @@ export interface SimProcess {
   kill(): Promise<void>;
 }
 
-/** `node --import tsx pool/sim/main.ts --port N ...`, resolved on its ready line. */
+/** `node --import tsx sim/main.ts --port N ...`, resolved on its ready line. */
 export async function spawnSim(args: string[] = []): Promise<SimProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ["--import", "tsx", "pool/sim/main.ts", "--port", String(port), ...args], {
+  const proc = spawn(process.execPath, ["--import", "tsx", "sim/main.ts", "--port", String(port), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.on("error", () => {});

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import type { PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { DEFAULT_HUNG } from "../../pool/workers/registry.js";
 import { makeJob } from "../pool/helpers.js";
 import { epochMs, expectedFor, quietPool, runStreams, until } from "./helpers.js";

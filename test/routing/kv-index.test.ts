@@ -5,7 +5,7 @@
 // index's predicted match equals the cached_tokens the worker then reports.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { xxh3 } from "@node-rs/xxhash";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { WorkerClient } from "../../pool/workers/client.js";
 import { KvIndex, QueryHashes } from "../../pool/routing/kv-index.js";
 import { KvSubscriber } from "../../pool/routing/kv-subscriber.js";

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import type { PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { DEFAULT_ROUTING, KvAwareRouter, LoadAwareRouter, RoundRobinRouter, SessionRouter } from "../../pool/routing/policies.js";
 import { QueryHashes } from "../../pool/routing/kv-index.js";
-import type { LoadSnapshot, RouteRequest } from "../../pool/workers/router.js";
+import type { LoadSnapshot, RouteRequest } from "../../pool/routing/router.js";
 import { makeJob } from "../pool/helpers.js";
 import { quietPool, runStreams } from "./helpers.js";
 

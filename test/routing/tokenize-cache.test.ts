@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { loadModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
 import { SegmentTokenCache, splittableSpecialTokens } from "../../pool/tokenizer/segment-cache.js";
-import { defaultTokenizerDir } from "../../pool/sim/tokenizer.js";
+import { defaultTokenizerDir } from "../../sim/tokenizer.js";
 
 const dir = defaultTokenizerDir();
 const files = new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));

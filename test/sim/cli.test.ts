@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-import { grpc } from "../../proto/grpc-bridge.js";
+import { grpc } from "../../pool/workers/grpc-bridge.js";
 import { collect, schedulerClient } from "./helpers.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 it("serves several ports, prints the ready line, takes faults over HTTP, exits 0 on SIGTERM", async () => {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "pool/sim/main.ts", "--port", "0", "--port", "0", "--model", "cli-sim", "--decode-ms-per-token", "1", "--admin-port", "0"],
+    ["--import", "tsx", "sim/main.ts", "--port", "0", "--port", "0", "--model", "cli-sim", "--decode-ms-per-token", "1", "--admin-port", "0"],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
   try {

@@ -1,8 +1,8 @@
 // Cancellation, Abort, GetLoads, health (both kinds), info and admin RPCs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpc } from "../../proto/grpc-bridge.js";
-import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../proto/gen/grpc/health/v1/health_pb.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { grpc } from "../../pool/workers/grpc-bridge.js";
+import { HealthCheckResponse_ServingStatus as ServingStatus } from "../../contract/grpc/grpc/health/v1/health_pb.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { cancelAndWait, collect, healthClient, nextFrames, schedulerClient, waitEvent } from "./helpers.js";
 
 let w: SimWorker;

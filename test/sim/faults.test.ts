@@ -1,7 +1,7 @@
 // Fault injection: the failure shapes the pool must survive.
 import { afterEach, describe, expect, it } from "vitest";
-import { grpc } from "../../proto/grpc-bridge.js";
-import { startSimWorker, type SimOptions } from "../../pool/sim/server.js";
+import { grpc } from "../../pool/workers/grpc-bridge.js";
+import { startSimWorker, type SimOptions } from "../../sim/server.js";
 import { byChoice, collect, deadline, nextFrames, schedulerClient, waitEvent } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];

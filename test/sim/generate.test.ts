@@ -2,9 +2,9 @@
 // (tokenspeed-wire.md §3.3): delta chunks, running counters, completes, n>1,
 // stop tokens/strings, length, errors, and replay determinism.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpc } from "../../proto/grpc-bridge.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
-import { expectedGeneration, type GenParams } from "../../pool/sim/text-model.js";
+import { grpc } from "../../pool/workers/grpc-bridge.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
+import { expectedGeneration, type GenParams } from "../../sim/text-model.js";
 import { byChoice, collect, schedulerClient } from "./helpers.js";
 
 let w: SimWorker;

@@ -1,8 +1,8 @@
 // Shared helpers for the simulated-worker tests: typed clients and stream collection.
 import { once } from "node:events";
-import { createClient, grpc } from "../../proto/grpc-bridge.js";
-import { TokenSpeedScheduler, type GenerateResponse } from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
-import { Health } from "../../proto/gen/grpc/health/v1/health_pb.js";
+import { createClient, grpc } from "../../pool/workers/grpc-bridge.js";
+import { TokenSpeedScheduler, type GenerateResponse } from "../../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import { Health } from "../../contract/grpc/grpc/health/v1/health_pb.js";
 
 
 export function schedulerClient(address: string) {

@@ -1,8 +1,8 @@
 // Paged KV cache with prefix reuse, LRU eviction and SubscribeKvEvents.
 import { afterEach, describe, expect, it } from "vitest";
-import { grpc } from "../../proto/grpc-bridge.js";
-import type { KvEventBatch } from "../../proto/gen/tokenspeed/common_pb.js";
-import { startSimWorker, type SimOptions, type SimWorker } from "../../pool/sim/server.js";
+import { grpc } from "../../pool/workers/grpc-bridge.js";
+import type { KvEventBatch } from "../../contract/grpc/tokenspeed/common_pb.js";
+import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
 import { byChoice, collect, schedulerClient } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { unzipSync } from "fflate";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { collect, schedulerClient } from "./helpers.js";
 
 let w: SimWorker;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startPool, type PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../pool/sim/server.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { enqueue, makeJob, settled } from "../pool/helpers.js";
 

@@ -2,7 +2,7 @@
 // one Redis, a real pool and a simulated worker.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keys } from "../../proto/queue/keys.js";
+import { keys } from "../../contract/queue/keys.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
 import { waitFor } from "../helpers/wait.js";
 

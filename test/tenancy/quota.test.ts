@@ -1,8 +1,8 @@
 // Quota admission and settlement against a real redis-server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { admit, settle, type Scope } from "../../proto/queue/tenancy.js";
-import { keys } from "../../proto/queue/keys.js";
+import { admit, settle, type Scope } from "../../contract/queue/tenancy.js";
+import { keys } from "../../contract/queue/keys.js";
 
 let server: RedisServer;
 beforeAll(async () => {

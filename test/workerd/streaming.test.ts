@@ -4,7 +4,7 @@
 // soon), and many concurrent streams each on its own Redis connection.
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CANCEL_CHANNEL, keys } from "../../proto/queue/keys.js";
+import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { FakePool, MODEL, SseReader, chatBody, post, registerPool } from "../edge/helpers.js";

@@ -5,7 +5,7 @@ import type {
   GetLoadsResponseSchema,
   GetModelInfoResponseSchema,
   GetServerInfoResponseSchema,
-} from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+} from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
 import type { Engine } from "./engine.js";
 import type { SimTokenizer } from "./tokenizer.js";
 

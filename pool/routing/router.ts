@@ -35,7 +35,7 @@ export interface RouteRequest {
 /** What a policy that watches workers (KV events) needs to know about one. */
 export interface WatchedWorker {
   readonly address: string;
-  readonly client: import("./client.js").WorkerClient;
+  readonly client: import("../workers/client.js").WorkerClient;
 }
 
 export interface Router {

@@ -1,8 +1,8 @@
 // Registry heartbeat: SET pool(id) PoolInfo PX 3*hb and ZADD pools id expiry, so the
 // edge lists the models served by live pools (README "Registry").
 import type { Redis } from "ioredis";
-import { keys } from "../proto/queue/keys.js";
-import type { PoolInfo } from "../proto/queue/messages.js";
+import { keys } from "../../contract/queue/keys.js";
+import type { PoolInfo } from "../../contract/queue/messages.js";
 
 export async function beat(redis: Redis, info: PoolInfo, heartbeatMs: number): Promise<string | undefined> {
   try {

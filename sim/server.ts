@@ -9,15 +9,15 @@ import {
   GetTokenizerChunkSchema,
   type KvEventBatch,
   type SubscribeKvEventsRequest,
-} from "../../proto/gen/tokenspeed/common_pb.js";
+} from "../contract/grpc/tokenspeed/common_pb.js";
 import {
   AbortResponseSchema,
   HealthCheckResponseSchema,
   TokenSpeedScheduler,
   type GenerateRequest,
   type GenerateResponse,
-} from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
-import { addService } from "../../proto/grpc-bridge.js";
+} from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import { addService } from "../pool/workers/grpc-bridge.js";
 import { DEFAULT_ENGINE_OPTIONS, Engine, type EngineOptions, type Seq } from "./engine.js";
 import { SimFaults, type FaultControl } from "./faults.js";
 import { handleGenerate, statusError } from "./generate.js";

@@ -1,9 +1,9 @@
-// The pool's Prometheus metrics (names in proto/metrics.ts). One Registry per
+// The pool's Prometheus metrics (names in contract/metrics.ts). One Registry per
 // pool, so several pools in one test process do not collide. Counters and
 // histograms are fed by PoolTelemetry as runs progress; gauges (workers,
 // loads, queues) are read at scrape time from their sources.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { BUCKETS, METRIC, OTHER_TENANT, type TenantLabels } from "../proto/metrics.js";
+import { BUCKETS, METRIC, OTHER_TENANT, type TenantLabels } from "../../contract/metrics.js";
 import type { WorkerLoad } from "./status/loads.js";
 import type { QueueSnapshot } from "./status/queues.js";
 import { KNOWN_WORKER_STATES, type WorkerView } from "./status/workers.js";

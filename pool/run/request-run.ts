@@ -2,19 +2,19 @@
 // and mid-stream migration), detokenize, coalesced writes, terminal event, ack.
 import type { Logger } from "pino";
 import { status as Status } from "@grpc/grpc-js";
-import type { ErrorInfo, Job, ResponseEvent, Usage } from "../proto/queue/messages.js";
+import type { ErrorInfo, Job, ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import { ChoiceState } from "./choice.js";
 import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
-import type { ClaimedJob, QueueClient } from "./queue.js";
+import type { ClaimedJob, QueueClient } from "../queue/client.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
-import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
-import type { CallOutcome, WorkerRegistry } from "./workers/registry.js";
-import type { RouteRequest } from "./workers/router.js";
-import { sessionKeyOf } from "./routing/session-key.js";
-import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "./workers/rpc-error.js";
+import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
+import type { CallOutcome, WorkerRegistry } from "../workers/registry.js";
+import type { RouteRequest } from "../routing/router.js";
+import { sessionKeyOf } from "../routing/session-key.js";
+import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
-import { noRunTrace, type RunObserver, type RunTrace } from "./observe.js";
-import { err, ok, type Result } from "./result.js";
+import { noRunTrace, type RunObserver, type RunTrace } from "../telemetry/run-observer.js";
+import { err, ok, type Result } from "../../contract/result.js";
 
 export interface RequestDeps {
   queue: QueueClient;

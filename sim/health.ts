@@ -7,8 +7,8 @@ import {
   Health,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as ServingStatus,
-} from "../../proto/gen/grpc/health/v1/health_pb.js";
-import { addService } from "../../proto/grpc-bridge.js";
+} from "../contract/grpc/grpc/health/v1/health_pb.js";
+import { addService } from "../pool/workers/grpc-bridge.js";
 import { statusError } from "./generate.js";
 
 export const SCHEDULER_SERVICE = "tokenspeed.grpc.scheduler.TokenSpeedScheduler";

@@ -2,9 +2,9 @@
 // Tokens are fed one at a time so the state after a token sequence does not depend
 // on how the tokens were batched into frames or stream entries: a pool that resumes
 // a request replays the recorded ids and reaches exactly the original pool's state.
-import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
-import { IncrementalDecoder } from "./tokenizer/incremental-decoder.js";
-import { StopMatcher } from "./tokenizer/stop-strings.js";
+import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
+import { IncrementalDecoder } from "./incremental-decoder.js";
+import { StopMatcher } from "./stop-strings.js";
 
 export type FinishReason = "stop" | "length";
 

@@ -4,11 +4,11 @@
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { CANCEL_CHANNEL, WAKE_CHANNEL } from "../proto/queue/keys.js";
-import type { PoolConfig } from "./config.js";
+import { CANCEL_CHANNEL, WAKE_CHANNEL } from "../../contract/queue/keys.js";
+import type { PoolConfig } from "../config.js";
 import { extendAll } from "./leases.js";
-import type { QueueClient } from "./queue.js";
-import { RequestRun, type RequestDeps } from "./request.js";
+import type { QueueClient } from "./client.js";
+import { RequestRun, type RequestDeps } from "../run/request-run.js";
 
 export interface DispatcherStats {
   claimed: number;

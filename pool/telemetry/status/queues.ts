@@ -1,8 +1,8 @@
-// Reads the fair queue's state from Redis (proto/queue/keys.ts): per model,
+// Reads the fair queue's state from Redis (contract/queue/keys.ts): per model,
 // the tenants with waiting work (activeTenants) and each one's list length,
 // plus how many of the model's jobs are claimed by any pool (leases).
 import type { Redis } from "ioredis";
-import { keys } from "../../proto/queue/keys.js";
+import { keys } from "../../../contract/queue/keys.js";
 
 export interface TenantQueue {
   model: string;

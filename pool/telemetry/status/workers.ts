@@ -1,7 +1,7 @@
 // A worker as the metrics and the status page show it. Reads the registry's
 // entries defensively: routing and health handling evolve (draining, circuit
 // breakers), and whatever extra state an entry carries is shown when present.
-import type { WorkerEntry } from "../workers/registry.js";
+import type { WorkerEntry } from "../../workers/registry.js";
 
 export interface WorkerView {
   address: string;

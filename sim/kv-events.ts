@@ -11,7 +11,7 @@ import {
   KvCacheEventSchema,
   type KvEventBatch,
   type SubscribeKvEventsRequest,
-} from "../../proto/gen/tokenspeed/common_pb.js";
+} from "../contract/grpc/tokenspeed/common_pb.js";
 import type { Engine, KvBatch } from "./engine.js";
 import type { KvEvent } from "./kv-cache.js";
 import { statusError } from "./generate.js";

@@ -2,9 +2,9 @@
 // when no write for this request is in flight; whatever arrives meanwhile is merged
 // and goes out in the next write. Idle requests get minimal latency; under load
 // the number of Redis operations per request is bounded by round trips, not tokens.
-import type { ResponseEvent } from "../proto/queue/messages.js";
+import type { ResponseEvent } from "../../contract/queue/messages.js";
 import type { ChoiceDelta } from "./choice.js";
-import type { Result } from "./result.js";
+import type { Result } from "../../contract/result.js";
 
 export type AppendFn = (events: readonly ResponseEvent[]) => Promise<Result<"ok" | "fenced">>;
 

@@ -1,11 +1,11 @@
-// The pool's side of the Redis queue contract (proto/queue/README.md steps 2-6),
+// The pool's side of the Redis queue contract (contract/queue/README.md steps 2-6),
 // one typed wrapper per Lua script. ioredis errors become Result errors here.
 import type { Redis } from "ioredis";
-import { keys, REQUEST_TTL_S } from "../proto/queue/keys.js";
-import { runScript } from "../proto/queue/lua/index.js";
-import { JobSchema, type Job, type ResponseEvent, type Usage } from "../proto/queue/messages.js";
-import { settle } from "../proto/queue/tenancy.js";
-import { err, ok, type Result } from "./result.js";
+import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
+import { runScript } from "../../contract/queue/lua/index.js";
+import { JobSchema, type Job, type ResponseEvent, type Usage } from "../../contract/queue/messages.js";
+import { settle } from "../../contract/queue/tenancy.js";
+import { err, ok, type Result } from "../../contract/result.js";
 
 export type ClaimStatus = "ok" | "expired" | "invalid";
 

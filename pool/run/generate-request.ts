@@ -1,6 +1,6 @@
 // Builds the TokenSpeed GenerateRequest for a job (wire §2.1, §2.4).
-import type { Job } from "../proto/queue/messages.js";
-import type { GenerateRequestInit } from "./workers/client.js";
+import type { Job } from "../../contract/queue/messages.js";
+import type { GenerateRequestInit } from "../workers/client.js";
 
 export interface CallPlan {
   /** request_id sent to the worker (the rid, or rid-scoped when one call per choice). */

@@ -1,7 +1,7 @@
 // Takeover after a crash: rebuild each choice's state from what the previous owner
 // already wrote to out(rid), so the request continues without duplicated or missing
 // text (README step 6).
-import { ResponseEventSchema, type ResponseEvent } from "../proto/queue/messages.js";
+import { ResponseEventSchema, type ResponseEvent } from "../../contract/queue/messages.js";
 import type { ChoiceState } from "./choice.js";
 
 export interface PriorOutput {

@@ -18,7 +18,7 @@ import {
   type GenerateComplete,
   type GenerateRequest,
   type GenerateResponse,
-} from "../../proto/gen/tokenspeed/tokenspeed_scheduler_pb.js";
+} from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
 import type { Engine, Seq } from "./engine.js";
 import type { SimFaults } from "./faults.js";
 import type { GenParams } from "./text-model.js";

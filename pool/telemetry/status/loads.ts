@@ -2,7 +2,7 @@
 // cheap unary call per worker per interval; only runs while the pool serves
 // its HTTP port). Multi-DP workers report one SchedulerLoad per rank: counts
 // are summed, ratios averaged.
-import type { WorkerEntry } from "../workers/registry.js";
+import type { WorkerEntry } from "../../workers/registry.js";
 
 export interface WorkerLoad {
   running: number;

@@ -1,8 +1,8 @@
 // The seam between a RequestRun and the pool's telemetry (metrics, status
 // page, access log): the run reports what happens to it; pool/telemetry.ts
 // turns that into numbers. No-op by default, so RequestRun works without it.
-import type { ResponseEvent } from "../proto/queue/messages.js";
-import type { ClaimedJob } from "./queue.js";
+import type { ResponseEvent } from "../../contract/queue/messages.js";
+import type { ClaimedJob } from "../queue/client.js";
 
 export interface RunTrace {
   /** A Generate call for this request started on `worker`. */

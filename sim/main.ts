@@ -1,6 +1,6 @@
 // CLI for the simulated TokenSpeed worker. One process can serve several
 // ports, one simulated engine each:
-//   npx tsx pool/sim/main.ts --port 50051 --port 50052 [--eos-every 200] [--fail-hang] ...
+//   npx tsx sim/main.ts --port 50051 --port 50052 [--eos-every 200] [--fail-hang] ...
 // Prints one JSON line {"ready":true,"addresses":[...]} on stdout when listening
 // (scripts wait for it); logs go to stderr. SIGTERM/SIGINT stop gracefully
 // (a second signal exits at once).
@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { startAdminHttp } from "./admin-http.js";
 import { startSimWorker, type SimOptions, type SimWorker } from "./server.js";
 
-const USAGE = `usage: tsx pool/sim/main.ts [options]
+const USAGE = `usage: tsx sim/main.ts [options]
   --port N                    port to serve (repeatable; 0 = any free port; default 0)
   --host H                    bind host (default 127.0.0.1)
   --model NAME                served model name (default qwen3-sim)

@@ -5,16 +5,16 @@
 import type { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { TenantLabels } from "../proto/metrics.js";
-import type { ResponseEvent, Usage } from "../proto/queue/messages.js";
+import { TenantLabels } from "../../contract/metrics.js";
+import type { ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import { PoolMetrics } from "./metrics.js";
-import type { RunObserver, RunTrace } from "./observe.js";
-import type { ClaimedJob, QueueClient } from "./queue.js";
+import type { RunObserver, RunTrace } from "./run-observer.js";
+import type { ClaimedJob, QueueClient } from "../queue/client.js";
 import type { LoadPoller } from "./status/loads.js";
 import { readQueues, type QueueSnapshot } from "./status/queues.js";
 import { RateWindow, Ring, type RecentError } from "./status/ring.js";
 import { describeWorker, type WorkerView } from "./status/workers.js";
-import type { WorkerRegistry } from "./workers/registry.js";
+import type { WorkerRegistry } from "../workers/registry.js";
 
 export type Outcome = "ok" | "error" | "cancelled" | "abandoned";
 

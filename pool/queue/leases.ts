@@ -1,6 +1,6 @@
 // Keeps the leases of held jobs alive (extend.lua for the queue lease, an empty
 // append for each write lease) and reports the jobs this pool has lost.
-import type { QueueClient } from "./queue.js";
+import type { QueueClient } from "./client.js";
 
 export interface HeldJob {
   rid: string;
