@@ -14,20 +14,65 @@ export const SamplingSchema = z.object({
   n: z.number().int().positive().default(1),
   frequency_penalty: z.number().optional(),
   presence_penalty: z.number().optional(),
+  /** wire SamplingParams.top_k (Anthropic's top_k); unset = engine default */
+  top_k: z.number().int().positive().optional(),
 });
 export type Sampling = z.infer<typeof SamplingSchema>;
+
+/** A tool call in a conversation's history (what an assistant turn called). */
+export const ToolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal("function"),
+  /** arguments: the JSON text the model produced (an object once parsed) */
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
 
 /** A chat message as the pool's chat template receives it (OpenAI shape, content flattened to text). */
 export const ChatMessageSchema = z.object({
   role: z.string(),
   content: z.string().nullable(),
   name: z.string().optional(),
-  tool_calls: z.array(z.unknown()).optional(),
+  tool_calls: z.array(ToolCallSchema).optional(),
   tool_call_id: z.string().optional(),
+  /** an earlier assistant turn's reasoning, for templates that render it */
+  reasoning_content: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
-/** One queued request. Written by the edge's enqueue script, read by the pool's claim script. */
+/** A function the model may call; `parameters` is a JSON Schema the edge checked. */
+export const ToolSchema = z.object({
+  type: z.literal("function"),
+  function: z.object({
+    name: z.string(),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().optional(),
+  }),
+});
+export type Tool = z.infer<typeof ToolSchema>;
+
+/**
+ * Which calls the model must make. "none" never reaches the pool (the edge
+ * drops the tools instead); "required" and a named function are enforced on
+ * the wire with a constraint, so the engine can only produce a valid call.
+ */
+export const ToolChoiceSchema = z.union([z.enum(["auto", "required"]), z.object({ name: z.string() })]);
+export type ToolChoice = z.infer<typeof ToolChoiceSchema>;
+
+/** Structured output: the final answer (after any reasoning) must match `schema`. */
+export const OutputFormatSchema = z.object({
+  /** a JSON Schema the edge checked; json_object is {"type":"object"} */
+  schema: z.record(z.string(), z.unknown()),
+  name: z.string().optional(),
+});
+export type OutputFormat = z.infer<typeof OutputFormatSchema>;
+
+/**
+ * One queued request: the one internal request every public API (chat
+ * completions, completions, Responses, Messages) is translated into.
+ * Written by the edge's enqueue script, read by the pool's claim script.
+ */
 export const JobSchema = z.object({
   id: z.string(),
   tenant_id: z.string(),
@@ -36,7 +81,15 @@ export const JobSchema = z.object({
   kind: z.enum(["chat", "completion"]),
   /** chat only */
   messages: z.array(ChatMessageSchema).optional(),
-  tools: z.array(z.unknown()).optional(),
+  tools: z.array(ToolSchema).optional(),
+  tool_choice: ToolChoiceSchema.optional(),
+  /** false: at most one call per turn (default true) */
+  parallel_tool_calls: z.boolean().optional(),
+  output_format: OutputFormatSchema.optional(),
+  /** thinking on/off for models that reason (chat template `enable_thinking`); unset = off */
+  thinking: z.boolean().optional(),
+  /** return logprobs of the generated tokens, with this many alternatives per position (0-20) */
+  logprobs: z.object({ top: z.number().int().min(0).max(20) }).optional(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
   /** completion only: text prompt */
   prompt: z.string().optional(),
@@ -63,6 +116,8 @@ export const UsageSchema = z.object({
   prompt_tokens: z.number().int().nonnegative(),
   completion_tokens: z.number().int().nonnegative(),
   cached_tokens: z.number().int().nonnegative(),
+  /** completion tokens spent in the reasoning part */
+  reasoning_tokens: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
@@ -76,24 +131,51 @@ export const ErrorInfoSchema = z.object({
 export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
 /**
- * One entry of a request's response stream (Redis field "e").
- * - chunk: coalesced deltas; per choice the new text, the token ids behind it
- *   (so another pool can resume the request exactly) and, on the last chunk of
- *   that choice, its finish_reason.
+ * A piece of a tool call. The first piece of call `index` carries its `id` and
+ * `name`; later pieces carry `arguments` fragments (concatenated: a JSON object).
+ */
+export const ToolCallDeltaSchema = z.object({
+  index: z.number().int().nonnegative(),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  arguments: z.string().optional(),
+});
+export type ToolCallDelta = z.infer<typeof ToolCallDeltaSchema>;
+
+/** One alternative at a position: the token's text, its log probability and its UTF-8 bytes. */
+export const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()) });
+/** Logprobs of one generated token that landed in `text` (content), with the top alternatives. */
+export const LogprobEntrySchema = TokenLogprobSchema.extend({ top: z.array(TokenLogprobSchema) });
+export type LogprobEntry = z.infer<typeof LogprobEntrySchema>;
+
+export const FinishReasonSchema = z.enum(["stop", "length", "tool_calls"]);
+export type FinishReason = z.infer<typeof FinishReasonSchema>;
+
+/**
+ * One entry of a request's response stream (Redis field "e"): the one
+ * internal event stream every public API is translated from.
+ * - chunk: coalesced deltas; per choice the new content `text`, `reasoning`
+ *   text, tool-call pieces, logprobs of the content tokens, the token ids
+ *   behind all of it (so another pool can resume the request exactly) and, on
+ *   the last chunk of that choice, its finish_reason.
  * - done: terminal, with usage counted once for the whole request.
  * - error: terminal.
  */
+export const ChoiceDeltaSchema = z.object({
+  index: z.number().int().nonnegative(),
+  text: z.string(),
+  token_ids: z.array(z.number().int().nonnegative()),
+  finish_reason: FinishReasonSchema.nullable(),
+  reasoning: z.string().optional(),
+  tool_calls: z.array(ToolCallDeltaSchema).optional(),
+  logprobs: z.array(LogprobEntrySchema).optional(),
+});
+export type ChoiceDelta = z.infer<typeof ChoiceDeltaSchema>;
+
 export const ResponseEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("chunk"),
-    choices: z.array(
-      z.object({
-        index: z.number().int().nonnegative(),
-        text: z.string(),
-        token_ids: z.array(z.number().int().nonnegative()),
-        finish_reason: z.enum(["stop", "length"]).nullable(),
-      }),
-    ),
+    choices: z.array(ChoiceDeltaSchema),
   }),
   z.object({ type: z.literal("done"), usage: UsageSchema }),
   z.object({ type: z.literal("error"), error: ErrorInfoSchema }),

@@ -11,11 +11,17 @@ const Content = z
   .nullable()
   .optional();
 
+const ToolCall = z.object({
+  id: z.string().min(1),
+  type: z.literal("function"),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
+});
+
 const Message = z.object({
   role: z.enum(["system", "user", "assistant", "tool", "developer"]),
   content: Content,
   name: z.string().optional(),
-  tool_calls: z.array(z.unknown()).optional(),
+  tool_calls: z.array(ToolCall).optional(),
   tool_call_id: z.string().optional(),
 });
 
@@ -44,7 +50,20 @@ export const ChatCompletionRequestSchema = z.object({
   ...Common,
   messages: z.array(Message).min(1),
   max_completion_tokens: z.number().int().min(1).nullable().optional(),
-  tools: z.array(z.unknown()).nullable().optional(),
+  tools: z
+    .array(
+      z.object({
+        type: z.literal("function"),
+        function: z.object({
+          name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1-64 letters, digits, '_', '.' or '-'"),
+          description: z.string().optional(),
+          parameters: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullable().optional(),
+        }),
+      }),
+    )
+    .nullable()
+    .optional(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullable().optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;

@@ -255,7 +255,14 @@ function chatJob(req: ChatCompletionRequest): ParsedJob {
   });
   const payload: ParsedJob["payload"] = { messages };
   if (req.tools) {
-    payload.tools = req.tools;
+    payload.tools = req.tools.map((t) => ({
+      type: "function",
+      function: {
+        name: t.function.name,
+        ...(t.function.description !== undefined ? { description: t.function.description } : {}),
+        ...(t.function.parameters !== undefined ? { parameters: t.function.parameters } : {}),
+      },
+    }));
     bound += TEMPLATE_TOKENS_TOOLS + utf8Length(JSON.stringify(req.tools));
   }
   if (req.chat_template_kwargs) payload.chat_template_kwargs = req.chat_template_kwargs;

@@ -6,7 +6,8 @@ import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import { IncrementalDecoder } from "./incremental-decoder.js";
 import { StopMatcher } from "./stop-strings.js";
 
-export type FinishReason = "stop" | "length";
+export type { FinishReason } from "../../contract/queue/messages.js";
+import type { FinishReason } from "../../contract/queue/messages.js";
 
 /** What a choice adds to the response stream (merged into chunk events by the writer). */
 export interface ChoiceDelta {

@@ -1,14 +1,14 @@
 // Takeover after a crash: rebuild each choice's state from what the previous owner
 // already wrote to out(rid), so the request continues without duplicated or missing
 // text (README step 6).
-import { ResponseEventSchema, type ResponseEvent } from "../../contract/queue/messages.js";
+import { ResponseEventSchema, type FinishReason, type ResponseEvent } from "../../contract/queue/messages.js";
 import type { ChoiceState } from "./choice.js";
 
 export interface PriorOutput {
   /** A terminal event was already written: the previous owner finished but did not ack. */
   terminal: ResponseEvent | undefined;
   /** Per choice index: ids sent, text sent, finish reason sent. */
-  choices: Map<number, { tokenIds: number[]; text: string; finish: "stop" | "length" | null }>;
+  choices: Map<number, { tokenIds: number[]; text: string; finish: FinishReason | null }>;
 }
 
 export function readPriorOutput(raw: readonly unknown[]): PriorOutput {
@@ -38,7 +38,7 @@ export function readPriorOutput(raw: readonly unknown[]): PriorOutput {
  * must equal the recorded text; returns false if it does not (a tokenizer mismatch
  * between pools), in which case the caller still continues from the recorded ids.
  */
-export function replayChoice(choice: ChoiceState, prior: { tokenIds: number[]; text: string; finish: "stop" | "length" | null }): boolean {
+export function replayChoice(choice: ChoiceState, prior: { tokenIds: number[]; text: string; finish: FinishReason | null }): boolean {
   const d = choice.accept(prior.tokenIds);
   let text = d?.text ?? "";
   if (prior.finish && !choice.finish) text += choice.complete(prior.finish)?.text ?? "";
