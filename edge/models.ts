@@ -9,6 +9,8 @@ export interface ServedModel {
   id: string;
   /** seconds since epoch: when the oldest pool serving it started */
   created: number;
+  /** prompt + output tokens the model takes (the smallest any pool reports), when pools report it */
+  contextLength?: number;
 }
 
 export class ModelRegistry {
@@ -24,6 +26,7 @@ export class ModelRegistry {
     if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.models;
     const ids = await redis.zrangebyscore(keys.pools(), `(${now}`, "+inf");
     const models = new Map<string, number>();
+    const contexts = new Map<string, number>();
     if (ids.length) {
       const infos = await redis.mget(...ids.map((id) => keys.pool(id)));
       for (const raw of infos) {
@@ -38,9 +41,12 @@ export class ModelRegistry {
         if (!info.success) continue;
         const created = Math.floor(info.data.started_at / 1000);
         for (const m of info.data.models) models.set(m, Math.min(models.get(m) ?? created, created));
+        for (const [m, l] of Object.entries(info.data.model_limits)) contexts.set(m, Math.min(contexts.get(m) ?? Infinity, l.context_length));
       }
     }
-    const list = [...models].map(([id, created]) => ({ id, created })).sort((a, b) => a.id.localeCompare(b.id));
+    const list = [...models]
+      .map(([id, created]): ServedModel => (contexts.has(id) ? { id, created, contextLength: contexts.get(id)! } : { id, created }))
+      .sort((a, b) => a.id.localeCompare(b.id));
     this.cache = { at: now, models: list };
     return list;
   }

@@ -14,13 +14,18 @@ import type { Job } from "../contract/queue/messages.js";
 export const RequestMetaSchema = z.object({
   tenant_id: z.string(),
   model: z.string(),
-  kind: z.enum(["chat", "completion"]),
+  /** the public API the request came through: picks the translator (edge/api/surfaces.ts) */
+  kind: z.enum(["chat", "completion", "responses", "messages"]),
   stream: z.boolean(),
   include_usage: z.boolean(),
   n: z.number().int().positive(),
+  /** the client asked for logprobs (non-streamed bodies then carry a logprobs object, else null) */
+  logprobs: z.boolean().default(false),
   /** seconds since epoch, the `created` of every object of this response */
   created: z.number().int(),
   deadline_at: z.number(),
+  /** API-specific fields its response objects echo (e.g. the Responses API's instructions, metadata) */
+  echo: z.record(z.string(), z.unknown()).optional(),
 });
 export type RequestMeta = z.infer<typeof RequestMetaSchema>;
 

@@ -5,10 +5,11 @@
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { keys } from "../contract/queue/keys.js";
-import type { Usage } from "../contract/queue/messages.js";
+import type { ErrorInfo } from "../contract/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
-import { EdgeError, UpstreamError, isRedisUnavailable, type OpenAIErrorBody } from "./errors.js";
-import { ChunkBuilder, ResponseAccumulator } from "./openai/format.js";
+import { EdgeError, UpstreamError, isRedisUnavailable } from "./errors.js";
+import { jsonTranslator, streamTranslator } from "./api/surfaces.js";
+import { sseText, type SseEvent } from "./api/translator.js";
 import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
 import type { Redis } from "ioredis";
@@ -128,12 +129,21 @@ function queueTimeout(deps: ResolvedDeps): EdgeError {
   });
 }
 
-/** stream:true — SSE chunks; keepalive comments while waiting; [DONE] at the end. */
+/** An edge-side EdgeError as the ErrorInfo the translators render. */
+function errorInfoOf(e: EdgeError): ErrorInfo {
+  const b = e.body().error;
+  return { status: e.status, type: b.type, code: b.code, message: b.message };
+}
+
+const INTERNAL: ErrorInfo = { status: 500, type: "server_error", code: "internal_error", message: "Internal server error" };
+
+/** stream:true — the API's SSE events; keepalives while waiting. */
 export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Response {
   c.set("streaming", true);
   const conn = c.get("conn");
   const release = c.get("releaseConn");
-  const builder = new ChunkBuilder(t.rid, t.meta, compareIds(t.afterId, "0") !== 0);
+  const resumed = compareIds(t.afterId, "0") !== 0;
+  const tr = streamTranslator(t.rid, t.meta, resumed);
   // The stream outlives the handler: this relay finishes the request's observation.
   const obs = c.get("obs");
   obs.deferred = true;
@@ -145,43 +155,42 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
     let finished = false;
     /** the request's effective status and error code, for metrics and the access log */
     let outcome: [number, string | null] = [200, null];
-    const writeError = (body: OpenAIErrorBody, id?: string) => stream.writeSSE({ data: JSON.stringify(body), id });
+    const send = async (events: readonly SseEvent[]) => {
+      if (events.length) await stream.write(sseText(events));
+    };
     try {
+      if (!resumed) await send(tr.open());
       if (t.position !== null) await stream.write(`: queued position=${t.position}\n\n`);
       for await (const item of follow(deps, conn, t, gone.signal)) {
         if (item.kind === "idle") {
-          await stream.write(": keepalive\n\n" + (item.position !== null ? `: queued position=${item.position}\n\n` : ""));
+          await stream.write(tr.keepalive(item.position));
         } else if (item.kind === "ended") {
           finished = true;
-          await stream.writeSSE({ data: "[DONE]" });
+          await send(tr.ended());
         } else if (item.kind === "timeout") {
           finished = true;
           outcome = [503, "queue_timeout"];
           cancelLater(c, deps, t, "queue_timeout");
-          await writeError(queueTimeout(deps).body());
+          await send(tr.error(errorInfoOf(queueTimeout(deps))));
         } else {
+          const out: SseEvent[] = [];
           for (const e of item.entries) {
             const ev = e.event;
             if (ev.type === "chunk") {
-              const chunk = builder.fromChunk(ev);
-              if (chunk) {
-                await stream.writeSSE({ id: e.id, data: JSON.stringify(chunk) });
-                if (ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
-              }
+              out.push(...tr.chunk(ev, e.id));
+              if (ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
             } else if (ev.type === "done") {
               finished = true;
               obs.done(ev.usage);
-              const closing = builder.closing();
-              if (closing) await stream.writeSSE({ id: e.id, data: JSON.stringify(closing) });
-              if (t.meta.include_usage) await stream.writeSSE({ id: e.id, data: JSON.stringify(builder.usage(ev.usage)) });
-              await stream.writeSSE({ data: "[DONE]" });
+              out.push(...tr.done(ev.usage, e.id));
               runInBackground(c, deps, touchMeta(conn, t.rid));
             } else {
               finished = true;
               outcome = [ev.error.status, ev.error.code];
-              await writeError(new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message).body(), e.id);
+              out.push(...tr.error(ev.error, e.id));
             }
           }
+          await send(out);
         }
       }
     } catch (err) {
@@ -189,9 +198,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
       const redisDown = isRedisUnavailable(err);
       if (redisDown) deps.metrics.redisError("stream_read");
       outcome = redisDown ? [503, "service_unavailable"] : [500, "internal_error"];
-      if (!gone.signal.aborted) {
-        await writeError({ error: { message: "Internal server error", type: "server_error", param: null, code: "internal_error" } });
-      }
+      if (!gone.signal.aborted) await send(tr.error(INTERNAL));
     } finally {
       if (!finished) {
         cancelLater(c, deps, t, gone.signal.aborted ? "client_disconnected" : "edge_error");
@@ -205,10 +212,10 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   });
 }
 
-/** stream:false — one chat.completion / text_completion object once the request is done. */
+/** stream:false — the API's one response object once the request is done. */
 export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Promise<Response> {
   const conn = c.get("conn");
-  const acc = new ResponseAccumulator(t.rid, t.meta);
+  const acc = jsonTranslator(t.rid, t.meta);
   const signal = c.req.raw.signal ?? new AbortController().signal;
   let finished = false;
   try {

@@ -99,6 +99,8 @@ export const PoolConfigSchema = z.object({
   metricsTenantLabels: z.coerce.number().int().nonnegative().default(20),
   /** GetLoads poll period for the metrics and the status page (only while httpPort is served). */
   loadsIntervalMs: int(1_000),
+  /** Per model: the tool-call/reasoning parser ("qwen3", "kimi_k2", "none"), overriding the one chosen from the workers' model_type. */
+  toolParsers: z.record(z.string(), z.enum(["qwen3", "kimi_k2", "none"])).default({}),
 });
 
 export type PoolConfig = z.infer<typeof PoolConfigSchema>;
@@ -173,5 +175,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig 
     adminToken: v("ADMIN_TOKEN"),
     metricsTenantLabels: v("METRICS_TENANT_LABELS") as unknown as number,
     loadsIntervalMs: v("LOADS_INTERVAL_MS") as unknown as number,
+    // TOOL_PARSERS="model=parser,other-model=parser"
+    toolParsers: Object.fromEntries((v("TOOL_PARSERS") ?? "").split(",").filter(Boolean).map((kv) => kv.split("=").map((x) => x.trim()))),
   });
 }

@@ -11,6 +11,7 @@ import { beat, unregister } from "./queue/heartbeat.js";
 import { QueueClient } from "./queue/client.js";
 import { fetchTokenizer } from "./tokenizer/fetch.js";
 import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
+import { profileOf, type ModelProfile } from "./run/model-profile.js";
 import { WorkerRegistry } from "./workers/registry.js";
 import { instrumentQueue, PoolTelemetry } from "./telemetry/telemetry.js";
 import { LoadPoller } from "./telemetry/status/loads.js";
@@ -80,15 +81,18 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   const models = cfg.model ? [cfg.model] : registry.models();
 
   const tokenizers = new Map<string, ModelTokenizer>();
+  const profiles = new Map<string, ModelProfile>();
   for (const model of models) {
     const errors: string[] = [];
     for (const w of registry.workers.filter((x) => x.model === model)) {
       const t = await fetchTokenizer(w.client, w.eosTokenIds);
-      if (t.ok) {
+      const info = await w.client.getModelInfo();
+      if (t.ok && info.ok) {
         tokenizers.set(model, t.value);
+        profiles.set(model, profileOf(info.value, cfg.toolParsers[model]));
         break;
       }
-      errors.push(t.error);
+      errors.push(t.ok ? `GetModelInfo from ${w.address}: ${info.ok ? "" : info.error.message}` : t.error);
     }
     if (!tokenizers.has(model)) {
       registry.stop();
@@ -125,6 +129,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       queue,
       registry,
       tokenizer: (m) => tokenizers.get(m),
+      profile: (m) => profiles.get(m),
       maxAttempts: cfg.maxAttempts,
       minWriteIntervalMs: cfg.coalesce.minWriteIntervalMs,
       log,
@@ -139,6 +144,9 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     models,
     workers: registry.workers.map((w) => ({ address: w.address, state: w.state })),
     started_at: startedAt,
+    model_limits: Object.fromEntries(
+      [...profiles].flatMap(([m, p]) => (p.contextLength === undefined ? [] : [[m, { context_length: p.contextLength }]])),
+    ),
   });
   const heartbeat = async () => {
     const e = await beat(redis, info(), cfg.heartbeatMs);

@@ -14,6 +14,8 @@ export const SamplingSchema = z.object({
   n: z.number().int().positive().default(1),
   frequency_penalty: z.number().optional(),
   presence_penalty: z.number().optional(),
+  /** token id (decimal string) -> bias, as the wire's logit_bias map */
+  logit_bias: z.record(z.string(), z.number()).optional(),
   /** wire SamplingParams.top_k (Anthropic's top_k); unset = engine default */
   top_k: z.number().int().positive().optional(),
 });
@@ -188,6 +190,8 @@ export const PoolInfoSchema = z.object({
   models: z.array(z.string()),
   workers: z.array(z.object({ address: z.string(), state: z.string() })).default([]),
   started_at: z.number(),
+  /** per model: its context length (prompt + output tokens), as the workers report it */
+  model_limits: z.record(z.string(), z.object({ context_length: z.number().int().positive() })).default({}),
 });
 export type PoolInfo = z.infer<typeof PoolInfoSchema>;
 

@@ -30,10 +30,15 @@ const Stop = z
   .nullable()
   .optional();
 
+/** Output limits: at most 2^31-1 (the wire's field is a uint32; the model's context refuses sooner). */
+const MaxTokens = z.number().int().min(1).max(2 ** 31 - 1).nullable().optional();
+
 /** Fields shared by both endpoints. */
 const Common = {
   model: z.string().min(1),
-  max_tokens: z.number().int().min(1).nullable().optional(),
+  max_tokens: MaxTokens,
+  /** token id (decimal string) -> bias; the wire carries it as is */
+  logit_bias: z.record(z.string().regex(/^\d+$/, "expected token ids as keys"), z.number().min(-100).max(100)).nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().gt(0).max(1).nullable().optional(),
   stop: Stop,
@@ -46,10 +51,35 @@ const Common = {
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
 };
 
+const ToolChoice = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) }),
+]);
+
+const ResponseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object") }),
+  z.object({
+    type: z.literal("json_schema"),
+    json_schema: z.object({
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1-64 letters, digits, '_' or '-'"),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
+  }),
+]);
+
 export const ChatCompletionRequestSchema = z.object({
   ...Common,
   messages: z.array(Message).min(1),
-  max_completion_tokens: z.number().int().min(1).nullable().optional(),
+  max_completion_tokens: MaxTokens,
+  tool_choice: ToolChoice.nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  response_format: ResponseFormat.nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+  reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).nullable().optional(),
   tools: z
     .array(
       z.object({
@@ -71,6 +101,10 @@ export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 export const CompletionRequestSchema = z.object({
   ...Common,
   prompt: z.union([z.string(), z.array(z.string())], { error: "expected a string (or an array holding one string)" }),
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
+  echo: z.boolean().nullable().optional(),
+  best_of: z.number().int().min(1).max(20).nullable().optional(),
+  suffix: z.string().nullable().optional(),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 

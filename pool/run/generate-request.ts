@@ -1,6 +1,7 @@
 // Builds the TokenSpeed GenerateRequest for a job (wire §2.1, §2.4).
 import type { Job } from "../../contract/queue/messages.js";
 import type { GenerateRequestInit } from "../workers/client.js";
+import type { Constraint } from "./constraints.js";
 
 export interface CallPlan {
   /** request_id sent to the worker (the rid, or rid-scoped when one call per choice). */
@@ -12,6 +13,8 @@ export interface CallPlan {
   seedOffset: number;
   /** Remaining token budget, or null when the client gave no limit. */
   maxNewTokens: number | null;
+  /** grammar constraint (constraints.ts) */
+  constraint?: Constraint;
 }
 
 export function buildGenerateRequest(job: Job, plan: CallPlan): GenerateRequestInit {
@@ -26,7 +29,10 @@ export function buildGenerateRequest(job: Job, plan: CallPlan): GenerateRequestI
       ...(s.top_p !== undefined ? { topP: s.top_p } : {}),
       ...(s.frequency_penalty !== undefined ? { frequencyPenalty: s.frequency_penalty } : {}),
       ...(s.presence_penalty !== undefined ? { presencePenalty: s.presence_penalty } : {}),
+      ...(s.top_k !== undefined ? { topK: s.top_k } : {}),
       ...(plan.maxNewTokens !== null ? { maxNewTokens: plan.maxNewTokens } : {}),
+      ...(s.logit_bias ? { logitBias: s.logit_bias } : {}),
+      ...(plan.constraint ? { constraint: plan.constraint } : {}),
       n: plan.n,
       stop: s.stop,
       stopTokenIds: [],
@@ -36,6 +42,9 @@ export function buildGenerateRequest(job: Job, plan: CallPlan): GenerateRequestI
       // worker reads custom_params.seed (and a replay must reuse choice k's seed).
       customParams: { seed: (s.seed ?? 0) + plan.seedOffset },
     },
+    // Output logprobs only (no input logprobs: logprob_start_len -1, as smg sends).
+    returnLogprob: job.logprobs !== undefined,
+    topLogprobsNum: job.logprobs?.top ?? 0,
     logprobStartLen: -1,
     stream: true,
   };

@@ -4,6 +4,11 @@ import type { Logger } from "pino";
 import { status as Status } from "@grpc/grpc-js";
 import type { ErrorInfo, Job, ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import { ChoiceState } from "./choice.js";
+import { constraintFor, type Constraint } from "./constraints.js";
+import type { ModelProfile } from "./model-profile.js";
+import { outputParserFor } from "./parsing.js";
+import { renderPrompt, type Prompt } from "./prompt.js";
+import type { TokenLogprobs } from "./logprobs.js";
 import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "../queue/client.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
@@ -14,12 +19,13 @@ import { sessionKeyOf } from "../routing/session-key.js";
 import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
 import { noRunTrace, type RunObserver, type RunTrace } from "../telemetry/run-observer.js";
-import { err, ok, type Result } from "../../contract/result.js";
 
 export interface RequestDeps {
   queue: QueueClient;
   registry: WorkerRegistry;
   tokenizer(model: string): ModelTokenizer | undefined;
+  /** what the workers report about the model (tool-call format, context length) */
+  profile(model: string): ModelProfile | undefined;
   maxAttempts: number;
   minWriteIntervalMs: number;
   log: Logger;
@@ -36,9 +42,15 @@ function errorInfo(status: number, code: string, message: string, type = errorTy
   return { status, type, code, message };
 }
 
+/** A worker's error in our words: its own text (internals, paths) is logged, never sent to a client. */
 function rpcErrorInfo(e: RpcError): ErrorInfo {
   const http = httpStatusFor(e.code);
-  return errorInfo(http, `worker_${e.codeName.toLowerCase()}`, e.message);
+  const message = http < 500 ? `The model refused the request's parameters (${e.codeName}).` : `The inference worker failed (${e.codeName}). Please retry.`;
+  return errorInfo(http, `worker_${e.codeName.toLowerCase()}`, message);
+}
+
+function logprobsOf(lp: { tokenLogprobs: number[]; topLogprobs: { values: number[]; tokenIds: number[] }[] } | undefined): TokenLogprobs | undefined {
+  return lp ? { tokenLogprobs: lp.tokenLogprobs, top: lp.topLogprobs } : undefined;
 }
 
 export class RequestRun {
@@ -54,6 +66,8 @@ export class RequestRun {
   /** what the run has consumed so far, for settlement on any ending */
   private promptTokens = 0;
   private choices: ChoiceState[] = [];
+  /** The grammar constraint every call of this request carries. */
+  private constraint: Constraint | undefined;
   /** Conversation key for session affinity. */
   private sessionKey: string | undefined;
 
@@ -110,11 +124,24 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
-    const prompt = this.renderPrompt(job, tok);
-    if (!prompt.ok) return this.fail(errorInfo(400, "invalid_prompt", prompt.error));
+    const profile = deps.profile(this.model);
+    const prompt = renderPrompt(job, tok, profile?.contextLength);
+    if (!prompt.ok) return this.fail(errorInfo(400, prompt.error.code, prompt.error.message));
+    const constraint = constraintFor(job, profile?.toolFormat);
+    if (!constraint.ok) return this.fail(errorInfo(400, "invalid_request", constraint.error));
+    this.constraint = constraint.value;
 
     const n = job.sampling.n;
-    const choices = Array.from({ length: n }, (_, i) => new ChoiceState(i, tok, job.sampling.stop));
+    const parserName = profile?.toolFormat ?? profile?.family;
+    const choices = Array.from(
+      { length: n },
+      (_, i) =>
+        new ChoiceState(i, tok, {
+          stops: job.sampling.stop,
+          parser: outputParserFor(job, parserName, this.rid, i, prompt.value.text),
+          logprobs: job.logprobs !== undefined,
+        }),
+    );
     this.promptTokens = prompt.value.ids.length;
     this.sessionKey = sessionKeyOf(job, prompt.value.ids);
     this.choices = choices;
@@ -136,36 +163,18 @@ export class RequestRun {
     if (this.stopReason) return this.finishStopped();
     if (failure) return this.fail(failure);
 
-    const usage = {
-      prompt_tokens: prompt.value.ids.length,
-      completion_tokens: choices.reduce((a, c) => a + c.generated, 0),
-      cached_tokens: Math.min(this.cachedTokens, prompt.value.ids.length),
-    };
+    const usage = this.usageSoFar();
     if (await this.writer.finish({ type: "done", usage })) {
       await this.settle(usage);
       await this.ack();
     }
   }
 
-  private renderPrompt(job: Job, tok: ModelTokenizer): Result<{ ids: number[]; text: string }> {
-    let text: string;
-    if (job.kind === "chat") {
-      const r = tok.renderChat({ messages: job.messages ?? [], tools: job.tools, kwargs: job.chat_template_kwargs });
-      if (!r.ok) return r;
-      text = r.value;
-    } else {
-      text = job.prompt ?? "";
-    }
-    const ids = tok.encode(text);
-    if (ids.length === 0) return err("the prompt is empty");
-    return ok({ ids, text });
-  }
-
   /**
    * Drives Generate calls until every choice is finished. Returns an error to report,
    * or undefined (finished, or stopped: see stopReason).
    */
-  private async generate(job: Job, prompt: { ids: number[]; text: string }, choices: ChoiceState[]): Promise<ErrorInfo | undefined> {
+  private async generate(job: Job, prompt: Prompt, choices: ChoiceState[]): Promise<ErrorInfo | undefined> {
     const tried = new Set<string>();
     const limit = job.sampling.max_tokens;
     let lastError: RpcError | undefined;
@@ -180,8 +189,14 @@ export class RequestRun {
       // Fresh request: one call with n choices. Otherwise (resume or migration), one call
       // per open choice with prompt + that choice's ids, so each continues exactly.
       const fresh = open.length === choices.length && choices.every((c) => c.generated === 0);
+      // A grammar restarts at a call's first output token: a constrained answer cut mid-way
+      // cannot be continued on another worker without breaking its structure. Say so
+      // (retryable) instead of sending text the constraint would not have allowed.
+      if (!fresh && this.constraint && open.some((c) => c.generated > 0)) {
+        return errorInfo(503, "worker_unavailable", "The worker serving this constrained answer failed mid-way. Please retry.");
+      }
       const plans: { plan: CallPlan; choices: ChoiceState[] }[] = fresh
-        ? [{ plan: { requestId: this.rid, inputIds: prompt.ids, originalText: prompt.text, n: choices.length, seedOffset: 0, maxNewTokens: limit }, choices }]
+        ? [{ plan: { requestId: this.rid, inputIds: prompt.ids, originalText: prompt.text, n: choices.length, seedOffset: 0, maxNewTokens: limit, constraint: this.constraint }, choices }]
         : open.map((c) => ({
             plan: {
               requestId: open.length === 1 ? this.rid : `${this.rid}-c${c.index}`,
@@ -190,6 +205,7 @@ export class RequestRun {
               n: 1,
               seedOffset: c.index,
               maxNewTokens: limit === null ? null : limit - c.generated,
+              constraint: this.constraint,
             },
             choices: [c],
           }));
@@ -237,7 +253,7 @@ export class RequestRun {
         if (f.cachedTokens > this.cachedTokens) this.cachedTokens = f.cachedTokens;
         if (ev.kind === "chunk") {
           this.trace.tokens(worker.address, ev.chunk.tokenIds.length);
-          this.writer.push(c.accept(ev.chunk.tokenIds));
+          this.writer.push(c.accept(ev.chunk.tokenIds, logprobsOf(ev.chunk.outputLogprobs)));
         } else {
           const done = ev.complete;
           // Streaming complete.output_ids repeats the last chunk's ids (real servicer) or
@@ -290,11 +306,14 @@ export class RequestRun {
   }
 
   private usageSoFar(): Usage {
-    return {
+    const usage: Usage = {
       prompt_tokens: this.promptTokens,
       completion_tokens: this.choices.reduce((a, c) => a + c.generated, 0),
       cached_tokens: Math.min(this.cachedTokens, this.promptTokens),
     };
+    const reasoning = this.choices.reduce((a, c) => a + c.reasoningTokens, 0);
+    if (reasoning > 0 || this.claimed.job?.thinking) usage.reasoning_tokens = reasoning;
+    return usage;
   }
 
   /** Settles the quota reservation (before ack: if we die in between, the next owner settles from the terminal event). */

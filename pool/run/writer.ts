@@ -6,6 +6,23 @@ import type { ResponseEvent } from "../../contract/queue/messages.js";
 import type { ChoiceDelta } from "./choice.js";
 import type { Result } from "../../contract/result.js";
 
+function copyDelta(d: ChoiceDelta): ChoiceDelta {
+  const out: ChoiceDelta = { ...d, token_ids: [...d.token_ids] };
+  if (d.tool_calls) out.tool_calls = [...d.tool_calls];
+  if (d.logprobs) out.logprobs = [...d.logprobs];
+  return out;
+}
+
+/** Appends `d` to the pending delta of the same choice (text, reasoning, pieces and ids in order). */
+function mergeDelta(into: ChoiceDelta, d: ChoiceDelta): void {
+  into.text += d.text;
+  into.token_ids.push(...d.token_ids);
+  if (d.reasoning) into.reasoning = (into.reasoning ?? "") + d.reasoning;
+  if (d.tool_calls) (into.tool_calls ??= []).push(...d.tool_calls);
+  if (d.logprobs) (into.logprobs ??= []).push(...d.logprobs);
+  into.finish_reason = d.finish_reason ?? into.finish_reason;
+}
+
 export type AppendFn = (events: readonly ResponseEvent[]) => Promise<Result<"ok" | "fenced">>;
 
 export type WriterState = "open" | "fenced" | "failed";
@@ -28,15 +45,10 @@ export class CoalescingWriter {
 
   push(delta: ChoiceDelta | null): void {
     if (!delta || this.state !== "open") return;
-    if (delta.text === "" && delta.token_ids.length === 0 && delta.finish_reason === null) return;
+    if (delta.text === "" && delta.token_ids.length === 0 && delta.finish_reason === null && !delta.reasoning && !delta.tool_calls) return;
     const prev = this.pending.get(delta.index);
-    if (prev) {
-      prev.text += delta.text;
-      prev.token_ids.push(...delta.token_ids);
-      prev.finish_reason = delta.finish_reason ?? prev.finish_reason;
-    } else {
-      this.pending.set(delta.index, { ...delta, token_ids: [...delta.token_ids] });
-    }
+    if (prev) mergeDelta(prev, delta);
+    else this.pending.set(delta.index, copyDelta(delta));
     if (!this.loop) this.loop = this.drain();
   }
 

@@ -5,6 +5,7 @@ import { Template } from "@huggingface/jinja";
 import type { ChatMessage } from "../../contract/queue/messages.js";
 import { err, ok, type Result } from "../../contract/result.js";
 import { SegmentTokenCache, splittableSpecialTokens } from "./segment-cache.js";
+import { tokenBytesOf } from "./token-bytes.js";
 
 export interface ChatInput {
   messages: readonly ChatMessage[];
@@ -21,6 +22,8 @@ export interface ModelTokenizer {
   renderChat(input: ChatInput): Result<string>;
   /** EOS ids from tokenizer_config (and, when merged, GetModelInfo). */
   eosTokenIds: number[];
+  /** The UTF-8 bytes one token contributes to the text (logprobs). */
+  tokenBytes(id: number): Uint8Array;
 }
 
 type Json = Record<string, unknown>;
@@ -88,6 +91,7 @@ export function loadModelTokenizer(files: ReadonlyMap<string, Uint8Array>, extra
 
   return ok({
     eosTokenIds: [...eos],
+    tokenBytes: tokenBytesOf(tok),
     encode: (text) => (cache ? cache.encode(text) : encodeRaw(text)),
     decode: (ids, skipSpecialTokens) => ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens }),
     renderChat: (input) => {

@@ -70,8 +70,12 @@ export async function startHarnessRedisOnly(): Promise<RedisOnly> {
 }
 
 /** Registers a live pool in the registry, as a pool's heartbeat does. */
+/** The context length the harness's pool reports for its models. */
+export const CONTEXT_LENGTH = 8192;
+
 export async function registerPool(r: Redis, poolId: string, models: string[], ttlMs = 60_000): Promise<void> {
-  await r.set(keys.pool(poolId), JSON.stringify({ pool_id: poolId, models, workers: [], started_at: Date.now() }), "PX", ttlMs);
+  const model_limits = Object.fromEntries(models.map((m) => [m, { context_length: CONTEXT_LENGTH }]));
+  await r.set(keys.pool(poolId), JSON.stringify({ pool_id: poolId, models, workers: [], started_at: Date.now(), model_limits }), "PX", ttlMs);
   await r.zadd(keys.pools(), Date.now() + ttlMs, poolId);
 }
 

@@ -1,0 +1,43 @@
+// Reads a request body as JSON, enforcing the size limit even without
+// Content-Length (chunked uploads), with a clear 400/413 for every failure.
+import type { Context } from "hono";
+import type { EdgeEnv } from "../deps.js";
+import { EdgeError } from "../errors.js";
+
+export async function readJson(c: Context<EdgeEnv>, maxBytes: number): Promise<unknown> {
+  const tooLarge = () => new EdgeError("payload_too_large", `The request body exceeds ${maxBytes} bytes.`);
+  const declared = Number(c.req.header("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) throw new EdgeError("invalid_json", "The request body is empty; send a JSON object.");
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    bytes.set(p, off);
+    off += p.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new EdgeError("invalid_json", `We could not parse the JSON body of your request. (${(err as Error).message})`);
+  }
+}

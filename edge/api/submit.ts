@@ -1,0 +1,110 @@
+// Admits and queues one internal request, whatever API it came through, then
+// relays its response stream in that API's shape: model permission, the
+// model's limits, quota admission, the Job and the request meta, enqueue.
+import type { Context } from "hono";
+import type { Job } from "../../contract/queue/messages.js";
+import type { AdmissionRequest } from "../admission.js";
+import type { EdgeEnv, ResolvedDeps } from "../deps.js";
+import { EdgeError } from "../errors.js";
+import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
+import { relayJSON, relaySSE } from "../relay.js";
+import type { InternalRequest } from "./internal-request.js";
+import type { Operation } from "../metrics.js";
+
+export interface Surface {
+  kind: RequestMeta["kind"];
+  /** the OpenTelemetry GenAI operation name for metrics and logs */
+  operation: Operation;
+  /** the body field that sets the output limit, for errors about it */
+  maxTokensParam: string;
+  /** fields the API's response objects echo (RequestMeta.echo) */
+  echo?: Record<string, unknown>;
+}
+
+export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: InternalRequest, surface: Surface): Promise<Response> {
+  const { model, stream } = req;
+  const key = c.get("keyRecord");
+  const tenant = c.get("tenant");
+  if (key.models !== null && !key.models.includes(model)) {
+    throw new EdgeError("permission_denied", `This API key may not use the model '${model}'.`, { param: "model" });
+  }
+  const conn = c.get("conn");
+  const served = await deps.models.find(conn, model);
+  if (!served) {
+    throw new EdgeError("model_not_found", `The model '${model}' does not exist or is not being served right now.`, { param: "model" });
+  }
+
+  const obs = c.get("obs");
+  obs.model = model;
+  obs.operation = surface.operation;
+  obs.tenant = tenant.id;
+  obs.stream = stream;
+
+  const rid = c.get("requestId");
+  const now = deps.now();
+  const sampling = req.sampling;
+  const n = sampling.n;
+  // Without a client limit the request gets the configured default (capped by the
+  // model's context), so what it may generate is known and reserved at admission,
+  // and a resumed request stops where an unbroken one would.
+  const context = served.contextLength;
+  if (sampling.max_tokens !== null && context !== undefined && sampling.max_tokens >= context) {
+    throw new EdgeError(
+      "context_length_exceeded",
+      `This model's maximum context length is ${context} tokens. However, you requested ${sampling.max_tokens} output tokens. Please reduce the length of the messages or completion.`,
+      { param: surface.maxTokensParam },
+    );
+  }
+  sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
+  // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
+  // tokens-per-minute limit holds exactly: settlement only ever refunds.
+  const reserved = req.promptBound + sampling.max_tokens * n;
+  const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
+  const decision = await deps.admission.admit(conn, admissionReq);
+  for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
+  if (!decision.ok) {
+    throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
+  }
+
+  const deadline = now + deps.config.queueDeadlineMs;
+  const job: Job = {
+    id: rid,
+    tenant_id: tenant.id,
+    key_id: key.key_id,
+    model,
+    kind: req.payload.prompt !== undefined ? "completion" : "chat",
+    ...req.payload,
+    sampling,
+    stream,
+    enqueued_at: now,
+    deadline_at: deadline,
+    reserved_tokens: reserved,
+    admitted_at: now,
+    key_scoped: decision.keyScoped,
+    weight: tenant.priority,
+    attempt: 0,
+  };
+  const meta: RequestMeta = {
+    tenant_id: tenant.id,
+    model,
+    kind: surface.kind,
+    stream,
+    include_usage: req.includeUsage,
+    n,
+    logprobs: req.payload.logprobs !== undefined,
+    created: Math.floor(now / 1000),
+    deadline_at: deadline,
+    ...(surface.echo ? { echo: surface.echo } : {}),
+  };
+  const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
+  const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued);
+  if (position === null) {
+    await deleteMeta(conn, rid);
+    await deps.admission.release(conn, admissionReq, decision.keyScoped);
+    throw new EdgeError("queue_full", `Too many queued requests for this tenant (limit ${maxQueued}). Retry later.`, {
+      retryAfterS: deps.config.retryAfterS,
+    });
+  }
+  const target = { rid, meta, afterId: "0", position, attach: 1 };
+  return stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
+}

@@ -1,0 +1,14 @@
+// Picks the translator of the API a request came through (RequestMeta.kind),
+// so the relay, and a resume on any edge, speak that API.
+import type { RequestMeta } from "../queue.js";
+import { OpenAIJson } from "../openai/json.js";
+import { OpenAIStream } from "../openai/stream.js";
+import type { JsonTranslator, StreamTranslator } from "./translator.js";
+
+export function streamTranslator(rid: string, meta: RequestMeta, resumed: boolean): StreamTranslator {
+  return new OpenAIStream(rid, meta, resumed);
+}
+
+export function jsonTranslator(rid: string, meta: RequestMeta): JsonTranslator {
+  return new OpenAIJson(rid, meta, meta.logprobs);
+}

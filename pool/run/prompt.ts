@@ -1,0 +1,39 @@
+// A job's prompt: the chat template rendered with its tools and thinking
+// switch (or a completion's raw text), encoded, and checked against the
+// model's context before any worker sees it.
+import type { Job } from "../../contract/queue/messages.js";
+import { err, ok, type Result } from "../../contract/result.js";
+import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
+
+export interface Prompt {
+  ids: number[];
+  text: string;
+}
+
+export type PromptError = { code: "invalid_prompt" | "context_length_exceeded"; message: string };
+
+export function renderPrompt(job: Job, tok: ModelTokenizer, contextLength: number | undefined): Result<Prompt, PromptError> {
+  let text: string;
+  if (job.kind === "chat") {
+    const r = tok.renderChat({
+      messages: job.messages ?? [],
+      tools: job.tools,
+      // Thinking is off unless the client asked for it (reasoning effort or enable_thinking).
+      kwargs: { ...(job.chat_template_kwargs ?? {}), enable_thinking: job.thinking === true },
+    });
+    if (!r.ok) return err({ code: "invalid_prompt", message: r.error });
+    text = r.value;
+  } else {
+    text = job.prompt ?? "";
+  }
+  const ids = tok.encode(text);
+  if (ids.length === 0) return err({ code: "invalid_prompt", message: "the prompt is empty" });
+  const max = job.sampling.max_tokens ?? 0;
+  if (contextLength !== undefined && ids.length + max > contextLength) {
+    return err({
+      code: "context_length_exceeded",
+      message: `This model's maximum context length is ${contextLength} tokens. However, you requested ${ids.length + max} tokens (${ids.length} in the messages, ${max} in the completion). Please reduce the length of the messages or completion.`,
+    });
+  }
+  return ok({ ids, text });
+}
