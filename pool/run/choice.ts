@@ -56,7 +56,10 @@ export class ChoiceState {
     private readonly tok: ModelTokenizer,
     private readonly opts: ChoiceOptions,
   ) {
-    this.decoder = new IncrementalDecoder({ decode: (ids) => tok.decode(ids, true) });
+    // A parser reads the model's markup, which some tokenizers mark special (Kimi's
+    // <|tool_call_begin|>): keep special tokens then (EOS is stripped above anyway).
+    const skipSpecial = opts.parser === undefined;
+    this.decoder = new IncrementalDecoder({ decode: (ids) => tok.decode(ids, skipSpecial) });
     this.matcher = new StopMatcher(opts.stops);
     this.eos = new Set(tok.eosTokenIds);
     this.parser = opts.parser;

@@ -1,7 +1,9 @@
 // Builds the TokenSpeed GenerateRequest for a job (wire §2.1, §2.4).
 import type { Job } from "../../contract/queue/messages.js";
 import type { GenerateRequestInit } from "../workers/client.js";
+import type { ChoiceState } from "./choice.js";
 import type { Constraint } from "./constraints.js";
+import type { Prompt } from "./prompt.js";
 
 export interface CallPlan {
   /** request_id sent to the worker (the rid, or rid-scoped when one call per choice). */
@@ -48,4 +50,35 @@ export function buildGenerateRequest(job: Job, plan: CallPlan): GenerateRequestI
     logprobStartLen: -1,
     stream: true,
   };
+}
+
+/**
+ * The calls that continue `open` choices. Fresh request: one call with n choices.
+ * Otherwise (resume or migration), one call per open choice with prompt + that
+ * choice's ids, so each continues exactly.
+ */
+export function planCalls(
+  rid: string,
+  prompt: Prompt,
+  all: readonly ChoiceState[],
+  open: readonly ChoiceState[],
+  limit: number | null,
+  constraint: Constraint | undefined,
+): { plan: CallPlan; choices: ChoiceState[] }[] {
+  const fresh = open.length === all.length && all.every((c) => c.generated === 0);
+  if (fresh) {
+    return [{ plan: { requestId: rid, inputIds: prompt.ids, originalText: prompt.text, n: all.length, seedOffset: 0, maxNewTokens: limit, constraint }, choices: [...all] }];
+  }
+  return open.map((c) => ({
+    plan: {
+      requestId: open.length === 1 ? rid : `${rid}-c${c.index}`,
+      inputIds: prompt.ids.concat(c.tokenIds),
+      originalText: "",
+      n: 1,
+      seedOffset: c.index,
+      maxNewTokens: limit === null ? null : limit - c.generated,
+      constraint,
+    },
+    choices: [c],
+  }));
 }

@@ -3,20 +3,21 @@
 import type { Logger } from "pino";
 import { status as Status } from "@grpc/grpc-js";
 import type { ErrorInfo, Job, ResponseEvent, Usage } from "../../contract/queue/messages.js";
-import { ChoiceState } from "./choice.js";
-import { constraintFor, type Constraint } from "./constraints.js";
+import type { ChoiceState } from "./choice.js";
+import type { Constraint } from "./constraints.js";
+import { errorInfo, rpcErrorInfo } from "./error-info.js";
 import type { ModelProfile } from "./model-profile.js";
-import { outputParserFor } from "./parsing.js";
-import { renderPrompt, type Prompt } from "./prompt.js";
+import { prepareRun } from "./prepare.js";
+import type { Prompt } from "./prompt.js";
 import type { TokenLogprobs } from "./logprobs.js";
-import { buildGenerateRequest, type CallPlan } from "./generate-request.js";
+import { buildGenerateRequest, planCalls, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "../queue/client.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import type { CallOutcome, WorkerRegistry } from "../workers/registry.js";
 import type { RouteRequest } from "../routing/router.js";
 import { sessionKeyOf } from "../routing/session-key.js";
-import { errorTypeFor, httpStatusFor, isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
+import { isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
 import { noRunTrace, type RunObserver, type RunTrace } from "../telemetry/run-observer.js";
 
@@ -37,17 +38,6 @@ export interface RequestDeps {
 export type StopReason = "cancelled" | "lost" | "killed";
 
 const NO_WORKER_WAIT_MS = 5_000;
-
-function errorInfo(status: number, code: string, message: string, type = errorTypeFor(status)): ErrorInfo {
-  return { status, type, code, message };
-}
-
-/** A worker's error in our words: its own text (internals, paths) is logged, never sent to a client. */
-function rpcErrorInfo(e: RpcError): ErrorInfo {
-  const http = httpStatusFor(e.code);
-  const message = http < 500 ? `The model refused the request's parameters (${e.codeName}).` : `The inference worker failed (${e.codeName}). Please retry.`;
-  return errorInfo(http, `worker_${e.codeName.toLowerCase()}`, message);
-}
 
 function logprobsOf(lp: { tokenLogprobs: number[]; topLogprobs: { values: number[]; tokenIds: number[] }[] } | undefined): TokenLogprobs | undefined {
   return lp ? { tokenLogprobs: lp.tokenLogprobs, top: lp.topLogprobs } : undefined;
@@ -124,26 +114,12 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
-    const profile = deps.profile(this.model);
-    const prompt = renderPrompt(job, tok, profile?.contextLength);
-    if (!prompt.ok) return this.fail(errorInfo(400, prompt.error.code, prompt.error.message));
-    const constraint = constraintFor(job, profile?.toolFormat);
-    if (!constraint.ok) return this.fail(errorInfo(400, "invalid_request", constraint.error));
-    this.constraint = constraint.value;
-
-    const n = job.sampling.n;
-    const parserName = profile?.toolFormat ?? profile?.family;
-    const choices = Array.from(
-      { length: n },
-      (_, i) =>
-        new ChoiceState(i, tok, {
-          stops: job.sampling.stop,
-          parser: outputParserFor(job, parserName, this.rid, i, prompt.value.text),
-          logprobs: job.logprobs !== undefined,
-        }),
-    );
-    this.promptTokens = prompt.value.ids.length;
-    this.sessionKey = sessionKeyOf(job, prompt.value.ids);
+    const prepared = prepareRun(this.rid, job, tok, deps.profile(this.model));
+    if (!prepared.ok) return this.fail(prepared.error);
+    const { prompt, constraint, choices } = prepared.value;
+    this.constraint = constraint;
+    this.promptTokens = prompt.ids.length;
+    this.sessionKey = sessionKeyOf(job, prompt.ids);
     this.choices = choices;
     if (claimed.attempt > 1) {
       const prior = readPriorOutput(begin.value.out);
@@ -159,7 +135,7 @@ export class RequestRun {
       if (prior.choices.size > 0) this.log.info({ resumedTokens: choices.map((c) => c.tokenIds.length) }, "resuming request");
     }
 
-    const failure = await this.generate(job, prompt.value, choices);
+    const failure = await this.generate(job, prompt, choices);
     if (this.stopReason) return this.finishStopped();
     if (failure) return this.fail(failure);
 
@@ -186,29 +162,13 @@ export class RequestRun {
       if (open.length === 0) return undefined;
       if (attempt >= this.deps.maxAttempts) return rpcErrorInfo(lastError ?? localRpcError(Status.UNAVAILABLE, "no attempts left"));
 
-      // Fresh request: one call with n choices. Otherwise (resume or migration), one call
-      // per open choice with prompt + that choice's ids, so each continues exactly.
-      const fresh = open.length === choices.length && choices.every((c) => c.generated === 0);
       // A grammar restarts at a call's first output token: a constrained answer cut mid-way
       // cannot be continued on another worker without breaking its structure. Say so
       // (retryable) instead of sending text the constraint would not have allowed.
-      if (!fresh && this.constraint && open.some((c) => c.generated > 0)) {
+      if (this.constraint && open.some((c) => c.generated > 0)) {
         return errorInfo(503, "worker_unavailable", "The worker serving this constrained answer failed mid-way. Please retry.");
       }
-      const plans: { plan: CallPlan; choices: ChoiceState[] }[] = fresh
-        ? [{ plan: { requestId: this.rid, inputIds: prompt.ids, originalText: prompt.text, n: choices.length, seedOffset: 0, maxNewTokens: limit, constraint: this.constraint }, choices }]
-        : open.map((c) => ({
-            plan: {
-              requestId: open.length === 1 ? this.rid : `${this.rid}-c${c.index}`,
-              inputIds: prompt.ids.concat(c.tokenIds),
-              originalText: "",
-              n: 1,
-              seedOffset: c.index,
-              maxNewTokens: limit === null ? null : limit - c.generated,
-              constraint: this.constraint,
-            },
-            choices: [c],
-          }));
+      const plans = planCalls(this.rid, prompt, choices, open, limit, this.constraint);
       const results = await Promise.all(plans.map((p) => this.call(job, p.plan, p.choices, tried)));
       const errors = results.filter((e): e is RpcError => e !== undefined);
       if (errors.length === 0) continue;

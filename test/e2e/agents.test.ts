@@ -2,9 +2,10 @@
 // -> simulated worker acting as an agentic model): tool-call loops with
 // runTools, structured output with parse(), streamed tool-call deltas,
 // forced tool choice, reasoning and logprobs.
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
+import type { RunnableToolFunctionWithParse } from "openai/lib/RunnableFunction";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
@@ -24,7 +25,7 @@ const TIME_PARAMS = {
   required: ["timezone"],
   additionalProperties: false,
 };
-const TOOLS: OpenAI.Chat.ChatCompletionTool[] = [
+const TOOLS: OpenAI.Chat.ChatCompletionFunctionTool[] = [
   { type: "function", function: { name: "get_weather", description: "Current weather in a city", parameters: WEATHER_PARAMS } },
   { type: "function", function: { name: "get_time", description: "Current time in a timezone", parameters: TIME_PARAMS } },
 ];
@@ -39,14 +40,14 @@ async function stackWith(sim: Record<string, unknown>): Promise<{ stack: FullSta
   return { stack, client: new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: KEY, maxRetries: 0 }) };
 }
 
-function runnerTools(calls: { name: string; args: unknown }[]) {
+function runnerTools(calls: { name: string; args: unknown }[]): RunnableToolFunctionWithParse<object>[] {
   return TOOLS.map((t) => ({
     type: "function" as const,
     function: {
       name: t.function.name,
-      description: t.function.description,
+      description: t.function.description ?? "",
       parameters: t.function.parameters!,
-      parse: JSON.parse,
+      parse: (text: string): object => JSON.parse(text) as object,
       function: (args: unknown) => {
         calls.push({ name: t.function.name, args });
         return t.function.name === "get_weather" ? { temperature: 21, sky: "clear" } : { time: "14:05" };
