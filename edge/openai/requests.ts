@@ -18,6 +18,7 @@ function sampling(req: ChatCompletionRequest | CompletionRequest, maxTokens: num
   const s: Job["sampling"] = { max_tokens: maxTokens ?? null, stop, n: req.n ?? 1 };
   if (req.temperature != null) s.temperature = req.temperature;
   if (req.top_p != null) s.top_p = req.top_p;
+  if (req.top_k != null && req.top_k > 0) s.top_k = req.top_k;
   if (req.seed != null) s.seed = req.seed;
   if (req.frequency_penalty != null) s.frequency_penalty = req.frequency_penalty;
   if (req.presence_penalty != null) s.presence_penalty = req.presence_penalty;

@@ -41,6 +41,8 @@ const Common = {
   logit_bias: z.record(z.string().regex(/^\d+$/, "expected token ids as keys"), z.number().min(-100).max(100)).nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().gt(0).max(1).nullable().optional(),
+  /** vLLM's and SGLang's extension; -1 (their "off") is the same as unset */
+  top_k: z.number().int().min(-1).refine((k) => k !== 0, "top_k must be -1 (off) or at least 1").nullable().optional(),
   stop: Stop,
   n: z.number().int().min(1).max(8).nullable().optional(),
   seed: z.number().int().nullable().optional(),

@@ -68,6 +68,13 @@ describe("chat completions: agent parameters", () => {
     await refused("/v1/chat/completions", chat({ reasoning_effort: "none", chat_template_kwargs: { enable_thinking: true } }), "reasoning_effort");
   });
 
+  it("sampling extensions: top_k is -1 (off) or positive; logit_bias keys are token ids", async () => {
+    await refused("/v1/chat/completions", chat({ top_k: 0 }), "top_k");
+    await refused("/v1/chat/completions", chat({ top_k: 2.5 }), "top_k");
+    await refused("/v1/chat/completions", chat({ logit_bias: { hello: 5 } }), "logit_bias.hello");
+    await refused("/v1/chat/completions", chat({ logit_bias: { "42": 101 } }), "logit_bias.42");
+  });
+
   it("fields we cannot honour are refused, not ignored", async () => {
     await refused("/v1/chat/completions", chat({ echo: true }), "echo");
     await refused("/v1/chat/completions", chat({ functions: [{ name: "f" }] }), "functions");
