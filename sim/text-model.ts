@@ -71,6 +71,8 @@ export class TextModel {
   readonly pool: readonly number[];
   /** token id -> every position where it occurs in the pool. */
   private readonly occurrences = new Map<number, number[]>();
+  /** Pool positions that start a character: a jump lands only there, so the output stays valid UTF-8. */
+  private readonly boundaries: number[] = [];
 
   constructor(readonly tok: SimTokenizer) {
     this.pool = tok.encode(PASSAGE);
@@ -79,6 +81,10 @@ export class TextModel {
       if (list) list.push(i);
       else this.occurrences.set(id, [i]);
     });
+    this.boundaries.push(0);
+    for (let i = 1; i < this.pool.length; i++) {
+      if (!tok.decode(this.pool.slice(0, i)).endsWith("\uFFFD")) this.boundaries.push(i);
+    }
   }
 
   /** Hash state after seeing `ids` from the initial state of `seed`. */
@@ -100,7 +106,7 @@ export class TextModel {
     // Continue the passage after an occurrence of the last token (15 in 16 times),
     // otherwise jump to a hash-chosen position.
     if (occ && (r & 15) !== 0) return this.pool[(occ[(r >>> 4) % occ.length] + 1) % this.pool.length];
-    return this.pool[fmix32(r) % this.pool.length];
+    return this.pool[this.boundaries[fmix32(r) % this.boundaries.length]!];
   }
 }
 
