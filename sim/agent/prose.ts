@@ -4,7 +4,11 @@
 // '<' so they cannot open or close markup by accident.
 import type { Rng } from "./rng.js";
 
-const OPENERS = ["Okay, let me think about this.", "Alright, let me work through this.", "Hmm, let me consider the request."];
+// The opener is built from three independent picks so that different seeds
+// diverge within the first few tokens (n>1 choices should differ early).
+const OPEN_A = ["Okay", "Alright", "Hmm", "So", "Well", "Right", "Now", "First"];
+const OPEN_B = ["let me", "I need to", "I should", "I'll", "time to", "I want to"];
+const OPEN_C = ["think about this", "work through this", "consider the request", "figure this out", "look at this"];
 const FILLERS = [
   "I should keep the answer short and accurate.",
   "There might be more than one way to approach it.",
@@ -35,7 +39,7 @@ export interface ReasoningInput {
 
 /** Reasoning text for the think block (without the tags). */
 export function reasoning(rng: Rng, r: ReasoningInput): string {
-  const parts = [rng.pick(OPENERS)];
+  const parts = [`${rng.pick(OPEN_A)}, ${rng.pick(OPEN_B)} ${rng.pick(OPEN_C)}.`];
   const g = gist(r.userText);
   if (g) parts.push(`The user asks: "${g}".`);
   if (r.afterToolResponse) parts.push("The tool results are in, so I can answer now.");
