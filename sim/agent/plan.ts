@@ -52,7 +52,7 @@ export function planScript(tok: SimTokenizer, prompt: readonly number[], seed: n
   if (!split && !c) return undefined; // raw completion prompt: plain text model
 
   const rng = rngFrom(decisionSeed(seed, split?.conversation ?? prompt));
-  const conv: Conversation = split ? readConversation(tok.decode(split.conversation)) : { tools: [], lastTurn: "other", lastUserText: "" };
+  const conv: Conversation = split ? readConversation(tok, split.conversation) : { tools: [], lastTurn: "other", lastUserText: "" };
   // Always draw both dice so later choices do not depend on the rates.
   const callDie = rng.next();
   const parallelDie = rng.next();
@@ -65,12 +65,12 @@ export function planScript(tok: SimTokenizer, prompt: readonly number[], seed: n
   let body: string;
   let end: Script["end"] = "eos";
   if (c) {
-    const calling = conv.tools.slice(0, parallel ? 2 : 1).map((t) => t.name);
+    const calling = wantsCall ? conv.tools.slice(0, parallel ? 2 : 1).map((t) => t.name) : [];
     const ctx: StructuralContext = {
       rng,
       wantsCall,
       parallel,
-      thinking: () => `\n${reasoning(rng, { userText: conv.lastUserText, calling: wantsCall ? calling : [], afterToolResponse: conv.lastTurn === "tool_response" })}\n`,
+      thinking: () => `\n${reasoning(rng, { userText: conv.lastUserText, calling, afterToolResponse: conv.lastTurn === "tool_response" })}\n`,
     };
     body = renderConstraint(c, ctx);
   } else {

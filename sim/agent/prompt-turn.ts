@@ -28,7 +28,8 @@ export interface PromptSplit {
 }
 
 export interface Conversation {
-  tools: ToolDef[];
+  /** Decoded on first access. */
+  readonly tools: ToolDef[];
   lastTurn: LastTurn;
   /** Content of the last user message (for the reasoning text). */
   lastUserText: string;
@@ -79,22 +80,39 @@ export function parseTools(text: string): ToolDef[] {
   return out;
 }
 
-/** Tools and last turn of the decoded conversation (which ends with `<|im_start|>assistant\n`). */
-export function readConversation(text: string): Conversation {
-  const body = text.slice(0, text.lastIndexOf("<|im_start|>assistant\n"));
-  const start = body.lastIndexOf("<|im_start|>");
-  let lastTurn: LastTurn = "other";
+/**
+ * Last turn, last user text and (lazily) the tools of a conversation that ends
+ * with `<|im_start|>assistant\n`. Only the turns needed are decoded: prompts can
+ * be 30k tokens and this runs for every request; the full decode for the tools
+ * block happens only when the model actually considers calling one.
+ */
+export function readConversation(tok: SimTokenizer, conversation: readonly number[]): Conversation {
+  const imStart = tok.encode("<|im_start|>")[0];
+  const header = tok.encode("<|im_start|>assistant\n").length;
+  let end = conversation.length - header;
+  let lastTurn: LastTurn | undefined;
   let lastUserText = "";
-  if (start >= 0) {
-    const turn = body.slice(start + "<|im_start|>".length);
+  for (let i = end - 1; i >= 0; i--) {
+    if (conversation[i] !== imStart) continue;
+    const turn = tok.decode(conversation.slice(i + 1, end));
+    end = i;
     const nl = turn.indexOf("\n");
     const role = turn.slice(0, nl);
     const content = turn.slice(nl + 1).replace(/<\|im_end\|>\s*$/, "");
-    if (role === "tool" || (role === "user" && content.trimStart().startsWith("<tool_response>"))) lastTurn = "tool_response";
-    else if (role === "user") lastTurn = "user";
+    const toolResponse = role === "tool" || (role === "user" && content.trimStart().startsWith("<tool_response>"));
+    lastTurn ??= toolResponse ? "tool_response" : role === "user" ? "user" : "other";
+    if (role === "user" && !toolResponse) {
+      lastUserText = content;
+      break;
+    }
+    if (role === "system") break;
   }
-  const users = [...body.matchAll(/<\|im_start\|>user\n([\s\S]*?)<\|im_end\|>/g)].map((m) => m[1]);
-  const lastUser = users.reverse().find((u) => !u.trimStart().startsWith("<tool_response>"));
-  if (lastUser !== undefined) lastUserText = lastUser;
-  return { tools: parseTools(body), lastTurn, lastUserText };
+  let tools: ToolDef[] | undefined;
+  return {
+    get tools() {
+      return (tools ??= parseTools(tok.decode(conversation as number[])));
+    },
+    lastTurn: lastTurn ?? "other",
+    lastUserText,
+  };
 }
