@@ -8,7 +8,11 @@
 //   unless no_stop_trim; stop strings are reported but never trimmed;
 // - n>1: children `{rid}-n{k}` in the engine, frames tagged with `index`,
 //   request_id always the caller's id;
-// - errors only as gRPC statuses; a client cancel stops generation at once.
+// - errors only as gRPC statuses; a client cancel stops generation at once;
+// - the `constraint` oneof is compiled before anything is queued (a bad one is
+//   INVALID_ARGUMENT, like the engine's grammar backend); what the model writes
+//   (thinking, tool calls, constrained text) is planned in agent/plan.ts;
+// - return_logprob: OutputLogProbs aligned with exactly the ids of each frame.
 import type { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
