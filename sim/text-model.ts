@@ -11,6 +11,7 @@
 // split across several tokens (the pool's incremental detokenizer must cope).
 // The model mostly continues the passage after an occurrence of the last token
 // and sometimes jumps elsewhere, so the output reads like shuffled text.
+import { planScript, type AgentParams, type Script } from "./agent/plan.js";
 import type { SimTokenizer } from "./tokenizer.js";
 
 export const PASSAGE = [
@@ -39,6 +40,11 @@ export interface GenParams {
   noStopTrim?: boolean;
   /** Context window: generation ends with "length" when prompt+output reaches it. */
   maxContextLength?: number;
+  /**
+   * Agentic behaviour (family, tool-call rates, constraint). Thinking and
+   * constraints apply even when absent: they follow the prompt/request alone.
+   */
+  agent?: AgentParams;
 }
 
 export interface Finish {
@@ -123,6 +129,10 @@ export class Generation {
   private readonly stopIds: ReadonlySet<number>;
   private readonly stops: readonly string[];
   private readonly tailTokens: number;
+  /** Planned tokens (thinking, tool calls, constrained text) emitted before/instead of the text model. */
+  readonly script: Script | undefined;
+  /** Context hash at the start: seeds per-token logprobs. */
+  readonly baseHash: number;
 
   constructor(
     readonly model: TextModel,
@@ -130,6 +140,8 @@ export class Generation {
     readonly params: GenParams,
   ) {
     this.h = model.contextHash(params.seed ?? 0, prompt);
+    this.baseHash = this.h;
+    this.script = planScript(model.tok, prompt, params.seed ?? 0, params.agent);
     this.last = prompt.length ? prompt[prompt.length - 1] : undefined;
     this.stopIds = new Set(params.stopTokenIds ?? []);
     this.stops = (params.stop ?? []).filter((s) => s.length > 0);
@@ -148,12 +160,18 @@ export class Generation {
     const minOk = n > (p.minNewTokens ?? 0);
     const eosAllowed = !p.ignoreEos && minOk;
     const eosId = this.model.tok.imEndId;
-    const id = eosAllowed && this.model.wantsEos(this.h, p.eosEvery ?? 0) ? eosId : this.model.nextToken(this.h, this.last);
+    const sc = this.script;
+    const scripted = sc !== undefined && (this.output.length < sc.ids.length || sc.end === "eos");
+    let id: number;
+    if (sc && this.output.length < sc.ids.length) id = sc.ids[this.output.length];
+    // A finished structure (tool calls, constrained output) always ends with EOS, like a grammar that only allows EOS.
+    else if (scripted) id = eosId;
+    else id = eosAllowed && this.model.wantsEos(this.h, p.eosEvery ?? 0) ? eosId : this.model.nextToken(this.h, this.last);
     this.output.push(id);
     this.h = foldToken(this.h, id);
     this.last = id;
 
-    if (id === eosId && eosAllowed) this.finish = { reason: "stop", matchedTokenId: id };
+    if (id === eosId && (eosAllowed || (scripted && this.output.length > sc!.ids.length))) this.finish = { reason: "stop", matchedTokenId: id };
     else if (minOk && this.stopIds.has(id)) this.finish = { reason: "stop", matchedTokenId: id };
     else if (minOk && this.stops.length) {
       // Like the engine: match stop strings on the detokenized tail of the output.
