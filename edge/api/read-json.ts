@@ -35,9 +35,33 @@ export async function readJson(c: Context<EdgeEnv>, maxBytes: number): Promise<u
   } catch {
     throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new EdgeError("invalid_json", `We could not parse the JSON body of your request. (${(err as Error).message})`);
   }
+  // JSON may escape half a surrogate pair ("\ud83d"): such a string is not Unicode text,
+  // and Redis's Lua JSON (cjson) cannot carry it to the pool. Refuse it here, by path.
+  if (/\\u[dD][89a-fA-F]/.test(text)) {
+    const bad = loneSurrogatePath(value, "");
+    if (bad !== undefined) throw new EdgeError("invalid_request", "A string holds an unpaired UTF-16 surrogate escape; send valid Unicode text.", { param: bad || null });
+  }
+  return value;
 }
+
+/** The path (dotted, as zod errors name params) of the first string that is not well-formed Unicode. */
+function loneSurrogatePath(v: unknown, path: string): string | undefined {
+  if (typeof v === "string") return isWellFormed(v) ? undefined : path;
+  if (v === null || typeof v !== "object") return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const keyBad = !isWellFormed(k);
+    const sub = path ? `${path}.${k}` : k;
+    if (keyBad) return sub;
+    const found = loneSurrogatePath(x, sub);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const isWellFormed = (s: string) => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);

@@ -31,18 +31,37 @@ export function chatLogprobs(entries: readonly LogprobEntry[]) {
   }));
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * A token as the legacy completions API spells it: its text, or, when its bytes
+ * are only part of a character, OpenAI's `bytes:\xNN…` form (so no byte is lost
+ * to a replacement character).
+ */
+function legacyToken(e: { bytes: readonly number[] }): string {
+  const bytes = Uint8Array.from(e.bytes);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return "bytes:" + Array.from(bytes, (b) => "\\x" + b.toString(16).padStart(2, "0")).join("");
+  }
+}
+
 /** The legacy completions `logprobs` object; `offset` is the text length before these tokens. */
 export function completionLogprobs(entries: readonly LogprobEntry[], offset: number) {
+  // A token's offset is where its first whole character lands in the text: count the
+  // characters the bytes so far complete (a streaming decoder holds partial ones back).
   const text_offset: number[] = [];
+  const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   let at = offset;
   for (const e of entries) {
     text_offset.push(at);
-    at += e.token.length;
+    at += decoder.decode(Uint8Array.from(e.bytes), { stream: true }).length;
   }
   return {
-    tokens: entries.map((e) => e.token),
+    tokens: entries.map(legacyToken),
     token_logprobs: entries.map((e) => e.logprob),
-    top_logprobs: entries.map((e) => Object.fromEntries(e.top.map((t) => [t.token, t.logprob]))),
+    top_logprobs: entries.map((e) => Object.fromEntries(e.top.map((t) => [legacyToken(t), t.logprob]))),
     text_offset,
   };
 }

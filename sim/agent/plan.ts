@@ -3,6 +3,7 @@
 //   constraint (json_schema / regex / structural_tag) → exactly that text, EOS;
 //   chat prompt with thinking on → <think>\n reasoning \n</think>\n\n first;
 //   tools offered + last turn is the user + the call dice say so → tool calls, EOS;
+//   tools offered but not called, or after a tool result → a short answer, EOS;
 //   otherwise → free text from the text model (existing plain-text behaviour).
 // Decisions hash only the conversation (prompt up to the assistant header) and
 // the seed, and an existing partial answer in the prompt (a replay after worker
@@ -12,7 +13,7 @@ import type { SimTokenizer } from "../tokenizer.js";
 import { renderConstraint, type Constraint } from "./constraint.js";
 import type { Family } from "./family.js";
 import { readConversation, splitPrompt, type Conversation } from "./prompt-turn.js";
-import { preamble, reasoning } from "./prose.js";
+import { answer, preamble, reasoning } from "./prose.js";
 import { rngFrom } from "./rng.js";
 import type { StructuralContext } from "./structural.js";
 import { chooseCalls, renderToolCalls } from "./tool-calls.js";
@@ -79,7 +80,12 @@ export function planScript(tok: SimTokenizer, prompt: readonly number[], seed: n
       ? `<think>\n${reasoning(rng, { userText: conv.lastUserText, calling: calls.map((x) => x.name), afterToolResponse: conv.lastTurn === "tool_response" })}\n</think>\n\n`
       : "";
     if (calls.length) body = think + (rng.chance(0.3) ? `${preamble(rng)}\n\n` : "") + renderToolCalls(agent.family ?? "qwen3", calls);
-    else {
+    else if (conv.tools.length || conv.lastTurn === "tool_response") {
+      // An agent's turn that answers in text (tools offered but not called, or
+      // the answer to a tool result) is a short answer that ends, as real models
+      // do; runTools loops need the turn to end with "stop".
+      body = think + answer(rng);
+    } else {
       body = think;
       end = "text";
     }

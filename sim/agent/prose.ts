@@ -57,3 +57,9 @@ export function preamble(rng: Rng): string {
 export function freeText(rng: Rng): string {
   return rng.pick(FREE);
 }
+
+/** A short final answer of an agent's turn: one or two sentences. */
+export function answer(rng: Rng): string {
+  const first = rng.pick(FREE);
+  return rng.chance(0.5) ? `${first} ${rng.pick(FILLERS)}` : first;
+}

@@ -68,6 +68,16 @@ describe("chat completions: agent parameters", () => {
     await refused("/v1/chat/completions", chat({ reasoning_effort: "none", chat_template_kwargs: { enable_thinking: true } }), "reasoning_effort");
   });
 
+  it("a string with half a surrogate pair is refused by path (Redis's Lua JSON cannot carry it)", async () => {
+    const body = chatBody({ stop: ["ok"] }).replace('"ok"', '"a\\ud83d"');
+    const res = await post(h.edge.url + "/v1/chat/completions", KEY, body);
+    const json = (await res.json()) as { error: { param: string | null } };
+    expect({ status: res.status, param: json.error.param }).toEqual({ status: 400, param: "stop.0" });
+    // A whole pair passes that check (and is refused later, for its huge max_tokens, so nothing is queued).
+    const paired = await post(h.edge.url + "/v1/chat/completions", KEY, chatBody({ stop: ["ok"], max_tokens: CONTEXT_LENGTH }).replace('"ok"', '"a\\ud83d\\ude00"'));
+    expect(((await paired.json()) as { error: { param: string } }).error.param).toBe("max_tokens");
+  });
+
   it("sampling extensions: top_k is -1 (off) or positive; logit_bias keys are token ids", async () => {
     await refused("/v1/chat/completions", chat({ top_k: 0 }), "top_k");
     await refused("/v1/chat/completions", chat({ top_k: 2.5 }), "top_k");

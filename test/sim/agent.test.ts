@@ -112,27 +112,29 @@ describe("tool calls", () => {
     expect(qwen3Calls(one.text).map((c) => c.name)).toEqual(["get_weather", "get_weather"]);
   });
 
-  it("after a tool response the model answers in text, not with another call", async () => {
+  it("after a tool response the model answers in a short text that ends, not with another call", async () => {
     const msgs: Msg[] = [
       ...ask("Weather in Rome?"),
       { role: "assistant", content: "", toolCalls: [{ name: "get_weather", arguments: { city: "Rome" } }] },
       { role: "tool", content: '{"temp": 21}' },
     ];
     for (const t of [qwen, kimi]) {
-      const r = await run(t, qwen3Prompt(msgs, TOOLS), { maxNewTokens: 30 });
+      const r = await run(t, qwen3Prompt(msgs, TOOLS), { maxNewTokens: 100 });
       expect(r.text).not.toContain("<tool_call>");
       expect(r.text).not.toContain("tool_calls_section");
-      expect(r.complete.finishReason).toBe("length");
-      expect(r.ids).toHaveLength(30);
+      expect(r.text.length).toBeGreaterThan(5);
+      expect(r.complete.finishReason).toBe("stop");
+      expect(r.ids.length).toBeLessThan(100);
     }
   });
 
-  it("tool_call_rate 0 (default) or no tools offered: plain text", async () => {
-    const r = await run(plain, qwen3Prompt(ask("Weather in Rome?"), TOOLS), { maxNewTokens: 25 });
+  it("tool_call_rate 0 (default): a short answer that ends; no tools offered: the plain text model", async () => {
+    const r = await run(plain, qwen3Prompt(ask("Weather in Rome?"), TOOLS), { maxNewTokens: 100 });
     expect(r.text).not.toContain("<tool_call>");
-    expect(r.complete.finishReason).toBe("length");
+    expect(r.complete.finishReason).toBe("stop");
     const noTools = await run(qwen, qwen3Prompt(ask("Hello"), []), { maxNewTokens: 25 });
     expect(noTools.text).not.toContain("<tool_call>");
+    expect(noTools.complete.finishReason).toBe("length");
   });
 
   it("max_new_tokens truncates a call: finish_reason length", async () => {
