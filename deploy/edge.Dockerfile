@@ -13,12 +13,12 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 ARG TYPESCRIPT_VERSION=5.9.3
 WORKDIR /src
-RUN npm install --prefix /opt/tsc --no-save --no-audit --no-fund --ignore-scripts typescript@${TYPESCRIPT_VERSION}
+RUN npm install --prefix .tsc --no-save --no-audit --no-fund --ignore-scripts typescript@${TYPESCRIPT_VERSION}
 COPY package.json tsconfig.json ./
 COPY deploy/tsconfig.build.json deploy/tsconfig.edge.json deploy/
 COPY contract contract
 COPY edge edge
-RUN node /opt/tsc/node_modules/typescript/bin/tsc -p deploy/tsconfig.edge.json
+RUN node .tsc/node_modules/typescript/bin/tsc -p deploy/tsconfig.edge.json
 
 # ---- deps: production dependencies only, exactly as locked, minus the pool's tokenizer
 # and chat-template packages (about 90 MB) that no edge or contract module imports

@@ -17,14 +17,14 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 ARG TYPESCRIPT_VERSION=5.9.3
 WORKDIR /src
-RUN npm install --prefix /opt/tsc --no-save --no-audit --no-fund --ignore-scripts typescript@${TYPESCRIPT_VERSION}
+RUN npm install --prefix .tsc --no-save --no-audit --no-fund --ignore-scripts typescript@${TYPESCRIPT_VERSION}
 COPY package.json tsconfig.json ./
 COPY deploy/tsconfig.build.json deploy/seed-demo.ts deploy/
 COPY contract contract
 COPY pool pool
 COPY sim sim
 COPY edge/tenants.ts edge/
-RUN node /opt/tsc/node_modules/typescript/bin/tsc -p deploy/tsconfig.build.json
+RUN node .tsc/node_modules/typescript/bin/tsc -p deploy/tsconfig.build.json
 
 # ---- deps: production dependencies only, exactly as locked
 FROM ${NODE_IMAGE} AS deps
