@@ -323,6 +323,6 @@ describe("Dockerfiles, run in clean directories", () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain("qwen3-sim");
     const edgeHc = runOnce(edge.healthcheck, edge.app, { ...edge.env, EDGE_PORT: String(edgeReady.port) });
-    expect(edgeHc.status, `edge HEALTHCHECK (GET /healthz): ${edgeHc.stderr}`).toBe(0);
+    expect(edgeHc.status, `edge HEALTHCHECK (GET /healthz, which the Node edge serves from issue 12 item 4 on): ${edgeHc.stderr}`).toBe(0);
   }, 60_000);
 });
