@@ -86,6 +86,9 @@ export const PoolConfigSchema = z.object({
     .default(DEFAULT_HUNG),
   /** Period of the Redis worker-registry scan (workers joining/leaving/draining at run time); 0 = off. */
   workerDiscoveryMs: z.coerce.number().int().nonnegative().default(1_000),
+  /** WORKERS_DNS=host:port: workers are the name's A/AAAA records, re-resolved every workersDnsIntervalMs (workers/dns-discovery.ts). */
+  workersDns: z.string().regex(/^[^\s:/]+:\d{1,5}$/, "WORKERS_DNS must be host:port").optional(),
+  workersDnsIntervalMs: int(5_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /**
    * Internal HTTP port: GET /metrics, /status (live page), /status.json, /healthz.
@@ -123,7 +126,7 @@ export function parseConfig(input: PoolConfigInput): PoolConfig {
  * ROUTING_POLICY (kv_aware|load_aware|session|round_robin|least_in_flight), KV_ALPHA,
  * ROUTING_DECODE_TOKEN_COST, BALANCE_ABS_THRESHOLD, BALANCE_REL_THRESHOLD, KV_EVENTS (off),
  * KV_BLOCK_SIZE, CB_FAILURES, CB_COOLDOWN_MS, CB_SUCCESSES, HUNG_MIN_SILENCE_MS,
- * HUNG_GAP_FACTOR, HUNG_PREFILL_TOKENS_PER_S, HUNG_CONFIRM_MS, HUNG_TICK_MS, WORKER_DISCOVERY_MS,
+ * HUNG_GAP_FACTOR, HUNG_PREFILL_TOKENS_PER_S, HUNG_CONFIRM_MS, HUNG_TICK_MS, WORKER_DISCOVERY_MS, WORKERS_DNS (host:port), WORKERS_DNS_INTERVAL_MS,
  * POOL_HTTP_PORT (default 9464; "off" = no HTTP server), POOL_HTTP_HOST, ADMIN_TOKEN,
  * METRICS_TENANT_LABELS, LOADS_INTERVAL_MS.
  */
@@ -169,6 +172,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig 
       tickMs: v("HUNG_TICK_MS") as unknown as number,
     },
     workerDiscoveryMs: v("WORKER_DISCOVERY_MS") as unknown as number,
+    workersDns: v("WORKERS_DNS"),
+    workersDnsIntervalMs: v("WORKERS_DNS_INTERVAL_MS") as unknown as number,
     logLevel: v("LOG_LEVEL") as PoolConfig["logLevel"] | undefined,
     httpPort: v("POOL_HTTP_PORT") === "off" ? undefined : ((v("POOL_HTTP_PORT") ?? 9464) as unknown as number),
     httpHost: v("POOL_HTTP_HOST"),

@@ -19,6 +19,7 @@ import { buildSnapshot } from "./telemetry/status/snapshot.js";
 import { startStatusServer, type StatusServer } from "./telemetry/status/http.js";
 import type { Router } from "./routing/router.js";
 import { WorkerDiscovery } from "./workers/discovery.js";
+import { DnsDiscovery } from "./workers/dns-discovery.js";
 import { createRouter, DEFAULT_ROUTING } from "./routing/policies.js";
 
 export interface PoolHandle {
@@ -63,17 +64,20 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   const discoRedis = cfg.workerDiscoveryMs > 0 ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
   discoRedis?.on("error", (e) => log.error({ err: e.message }, "redis (worker discovery)"));
   const discovery = discoRedis ? new WorkerDiscovery(discoRedis, registry, log) : undefined;
+  const dns = cfg.workersDns ? new DnsDiscovery(registry, log, { target: cfg.workersDns }) : undefined;
 
   // Learn what the workers serve; a worker that is down now joins later via the health loop.
   const deadline = Date.now() + cfg.startupTimeoutMs;
   for (;;) {
     await discovery?.scan();
+    await dns?.tick();
     await registry.refresh();
     if (registry.workers.length > 0 && registry.workers.every((w) => w.model !== undefined)) break;
     if (Date.now() > deadline) {
       if (registry.models().length > 0) break;
       registry.stop();
       discoRedis?.disconnect();
+      dns?.stop();
       throw new Error(`no worker answered GetModelInfo within ${cfg.startupTimeoutMs} ms: ${cfg.workers.join(", ") || "(none configured or registered)"}`);
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -97,12 +101,14 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     if (!tokenizers.has(model)) {
       registry.stop();
       discovery?.stop();
+      dns?.stop();
       discoRedis?.disconnect();
       throw new Error(`cannot load the tokenizer of ${model}:\n  ${errors.join("\n  ")}`);
     }
   }
   registry.start(cfg.healthIntervalMs);
   discovery?.start(cfg.workerDiscoveryMs);
+  dns?.start(cfg.workersDnsIntervalMs);
 
   // Commands share one connection (auto-pipelined: concurrent requests' writes go out
   // together); pub/sub needs a dedicated one.
@@ -173,6 +179,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       clearInterval(hb);
       registry.stop();
       discovery?.stop();
+      dns?.stop();
       discoRedis?.disconnect();
       redis.disconnect();
       sub.disconnect();
@@ -202,6 +209,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       await unregister(redis, cfg.poolId);
       registry.stop();
       discovery?.stop();
+      dns?.stop();
       discoRedis?.disconnect();
       await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})]);
       log.info("pool stopped");
@@ -217,6 +225,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       dispatcher.kill();
       registry.stop();
       discovery?.stop();
+      dns?.stop();
       discoRedis?.disconnect();
     },
   };
