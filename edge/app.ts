@@ -9,10 +9,12 @@ import { EdgeError, errorResponse } from "./errors.js";
 import { auth } from "./middleware/auth.js";
 import { connection } from "./middleware/connection.js";
 import { observe } from "./middleware/observe.js";
+import { EdgeLifecycle } from "./lifecycle.js";
 import { noopEdgeMetrics } from "./metrics.js";
 import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
+import { healthRoutes } from "./routes/health.js";
 import { modelRoutes } from "./routes/models.js";
 import { adminRoutes } from "./admin/routes.js";
 
@@ -35,6 +37,7 @@ export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
     admission: deps.admission ?? openAdmission,
     models: new ModelRegistry(config.modelCacheMs, now),
     metrics: deps.metrics ?? noopEdgeMetrics,
+    lifecycle: deps.lifecycle ?? new EdgeLifecycle(),
   };
 }
 
@@ -78,6 +81,17 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
       },
     }),
   );
+  app.route("/", healthRoutes(deps));
+  // A draining edge takes no new requests (open ones finish): clients retry on another edge.
+  app.use("/v1/*", async (_c, next) => {
+    if (deps.lifecycle.draining) {
+      throw new EdgeError("service_unavailable", "This edge is shutting down; retry the request.", {
+        retryAfterS: 1,
+        headers: { connection: "close" },
+      });
+    }
+    await next();
+  });
   app.use("/v1/*", connection(deps), auth(deps));
   app.route("/v1", modelRoutes(deps));
   app.route("/v1", completionRoutes(deps));

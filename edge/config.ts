@@ -24,6 +24,12 @@ export const EdgeConfigSchema = z.object({
    * cancel at once (frees the GPU soonest; a resume then sees the "cancelled" end).
    */
   cancelGraceMs: z.number().int().nonnegative().default(0),
+  /**
+   * How long a request keeps generating after its connection dropped when the
+   * client said it will resume (x-resumable: true), or when a draining edge
+   * ended the response; a resume within it continues the same request.
+   */
+  resumeGraceMs: z.number().int().nonnegative().default(30_000),
   /** Bearer token of the admin API (/admin/v1); unset = the admin API answers 404. */
   adminToken: z.string().min(16).optional(),
   /** Retry-After (s) on 503 queue timeouts and 429 queue_full. */

@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { ApiKeyRecord } from "../contract/queue/messages.js";
 import type { Admission } from "./admission.js";
 import type { EdgeConfig, EdgeConfigInput, Logger } from "./config.js";
+import type { EdgeLifecycle } from "./lifecycle.js";
 import type { EdgeMetrics, RequestObs } from "./metrics.js";
 import type { ModelRegistry } from "./models.js";
 import type { ResponseStreamReader } from "./streams/reader.js";
@@ -41,6 +42,8 @@ export interface EdgeDeps {
   admission?: Admission;
   /** default: no-op (the Node entry passes the Prometheus implementation) */
   metrics?: EdgeMetrics;
+  /** draining state and open responses; default: a lifecycle nobody drains (Workers) */
+  lifecycle?: EdgeLifecycle;
 }
 
 /** EdgeDeps with every default filled in, as the routes see it. */
@@ -55,6 +58,7 @@ export interface ResolvedDeps {
   admission: Admission;
   models: ModelRegistry;
   metrics: EdgeMetrics;
+  lifecycle: EdgeLifecycle;
 }
 
 /** Typed Hono context: set by middleware, read by handlers. */

@@ -13,6 +13,7 @@ import { sseText, type SseEvent } from "./api/translator.js";
 import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
 import type { Redis } from "ioredis";
+import { DRAIN_REASON } from "./lifecycle.js";
 
 export interface RelayTarget {
   rid: string;
@@ -23,6 +24,15 @@ export interface RelayTarget {
   position: number | null;
   /** this client's attach number (meta "a"); a later attach suppresses our delayed cancel */
   attach: number;
+  /** the client asked to resume after a dropped connection (RESUMABLE_HEADER): cancel only after the resume grace */
+  resumable: boolean;
+}
+
+/** Request header with which a client says it will resume a dropped response (`x-resumable: true`). */
+export const RESUMABLE_HEADER = "x-resumable";
+
+export function wantsResume(c: Context<EdgeEnv>): boolean {
+  return c.req.header(RESUMABLE_HEADER)?.trim().toLowerCase() === "true";
 }
 
 type RelayItem =
@@ -99,17 +109,20 @@ function runInBackground(c: Context<EdgeEnv>, deps: ResolvedDeps, p: Promise<unk
 }
 
 /**
- * Cancels a request the client left before its end. With cancelGraceMs > 0 it
- * waits first and skips the cancel if another client attached meanwhile
- * (a resume, possibly on another edge process).
+ * Cancels a request the client left before its end. A client that hung up
+ * lets go of the GPU at once (or after cancelGraceMs); a client that asked to
+ * resume, and every response a draining edge ended, get resumeGraceMs to come
+ * back (possibly on another edge process). Either wait is skipped if another
+ * client attached meanwhile (a resume).
  */
 function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, reason: string): void {
   const started = deps.now();
+  const resumable = reason === DRAIN_REASON || (reason === "client_disconnected" && t.resumable);
+  const grace = resumable ? deps.config.resumeGraceMs : deps.config.cancelGraceMs;
   runInBackground(
     c,
     deps,
     (async () => {
-      const grace = deps.config.cancelGraceMs;
       if (grace > 0) await new Promise((r) => setTimeout(r, grace));
       const lease = await deps.redis();
       try {
@@ -121,6 +134,11 @@ function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, re
       }
     })(),
   );
+}
+
+/** Why a relay's signal fired: the edge's drain, else the client left. */
+function goneReason(signal: AbortSignal): string {
+  return signal.reason === DRAIN_REASON ? DRAIN_REASON : "client_disconnected";
 }
 
 function queueTimeout(deps: ResolvedDeps): EdgeError {
@@ -150,6 +168,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   deps.metrics.streams(1);
   return streamSSE(c, async (stream) => {
     const gone = new AbortController();
+    const untrack = deps.lifecycle.track(gone);
     stream.onAbort(() => gone.abort());
     c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
     let finished = false;
@@ -201,10 +220,12 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
       if (!gone.signal.aborted) await send(tr.error(INTERNAL));
     } finally {
       if (!finished) {
-        cancelLater(c, deps, t, gone.signal.aborted ? "client_disconnected" : "edge_error");
-        if (gone.signal.aborted) outcome = [499, "client_disconnected"];
+        const why = gone.signal.aborted ? goneReason(gone.signal) : "edge_error";
+        cancelLater(c, deps, t, why);
+        if (gone.signal.aborted) outcome = [499, why];
         else if (outcome[0] < 400) outcome = [500, "edge_error"];
       }
+      untrack();
       release();
       deps.metrics.streams(-1);
       obs.finish(outcome[0], outcome[1]);
@@ -216,7 +237,10 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
 export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Promise<Response> {
   const conn = c.get("conn");
   const acc = jsonTranslator(t.rid, t.meta);
-  const signal = c.req.raw.signal ?? new AbortController().signal;
+  const gone = new AbortController();
+  const untrack = deps.lifecycle.track(gone);
+  c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
+  const signal = gone.signal;
   let finished = false;
   try {
     for await (const item of follow(deps, conn, { ...t, afterId: "0" }, signal)) {
@@ -240,9 +264,17 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
         }
       }
     }
+    if (signal.reason === DRAIN_REASON) {
+      // The edge stops before the answer is in: the client fetches it from another edge.
+      throw new EdgeError("service_unavailable", `This edge is shutting down; fetch the answer by resuming with x-request-id: ${t.rid} and Last-Event-ID: 0.`, {
+        retryAfterS: 1,
+        headers: { connection: "close" },
+      });
+    }
     // The client went away before the end; nobody reads this response.
     return c.body(null, 499 as 400);
   } finally {
-    if (!finished) cancelLater(c, deps, t, signal.aborted ? "client_disconnected" : "edge_error");
+    untrack();
+    if (!finished) cancelLater(c, deps, t, signal.aborted ? goneReason(signal) : "edge_error");
   }
 }

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import { attachCount, readMeta, type RequestMeta } from "../queue.js";
-import { relayJSON, relaySSE } from "../relay.js";
+import { relayJSON, relaySSE, wantsResume } from "../relay.js";
 import { isStreamId } from "../streams/reader.js";
 import type { Operation } from "../metrics.js";
 
@@ -47,6 +47,6 @@ export async function resume(
   obs.stream = meta.stream;
   obs.resumed = true;
   const attach = await attachCount(conn, rid, true);
-  const target = { rid, meta, afterId: lastEventId, position: null, attach };
+  const target = { rid, meta, afterId: lastEventId, position: null, attach, resumable: wantsResume(c) };
   return meta.stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
 }

@@ -7,7 +7,7 @@ import type { AdmissionRequest } from "../admission.js";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
-import { relayJSON, relaySSE } from "../relay.js";
+import { relayJSON, relaySSE, wantsResume } from "../relay.js";
 import type { InternalRequest } from "./internal-request.js";
 import type { Operation } from "../metrics.js";
 
@@ -105,6 +105,6 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
       retryAfterS: deps.config.retryAfterS,
     });
   }
-  const target = { rid, meta, afterId: "0", position, attach: 1 };
+  const target = { rid, meta, afterId: "0", position, attach: 1, resumable: wantsResume(c) };
   return stream ? relaySSE(c, deps, target) : relayJSON(c, deps, target);
 }
