@@ -150,6 +150,21 @@ describe("agents on a Qwen3-style model (tools always called on a user turn, no 
     expect(Answer.safeParse(parsed).success).toBe(true);
   });
 
+  it("structured output with thinking on: reasoning first, then JSON that matches the schema", async () => {
+    const Answer = z.object({ city: z.string(), rating: z.number().int().min(1).max(5) });
+    const r = await client.chat.completions.parse({
+      model: SIM_MODEL,
+      max_tokens: 256,
+      reasoning_effort: "high",
+      messages: [{ role: "user", content: "Rate Porto from 1 to 5, as JSON." }],
+      response_format: zodResponseFormat(Answer, "rating"),
+    });
+    const m = r.choices[0]!.message as typeof r.choices[0]["message"] & { reasoning_content?: string };
+    expect(m.reasoning_content?.length).toBeGreaterThan(0);
+    expect(Answer.safeParse(m.parsed).success).toBe(true);
+    expect(r.choices[0]!.finish_reason).toBe("stop");
+  });
+
   it("json_object mode answers a JSON object", async () => {
     const r = await client.chat.completions.create({
       model: SIM_MODEL,
