@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { z } from "zod";
 import { createApp } from "./app.js";
+import { EdgeLifecycle } from "./lifecycle.js";
 import type { EdgeConfigInput, Logger } from "./config.js";
 import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
@@ -19,13 +20,19 @@ import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 const EnvSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  EDGE_HOST: z.string().min(1).default("0.0.0.0"),
+  /** loopback unless told otherwise: a dev stack is not on the network by accident */
+  EDGE_HOST: z.string().min(1).default("127.0.0.1"),
   EDGE_KEEPALIVE_MS: z.coerce.number().int().positive().optional(),
   EDGE_QUEUE_DEADLINE_MS: z.coerce.number().int().positive().optional(),
   EDGE_MODEL_CACHE_MS: z.coerce.number().int().nonnegative().optional(),
   EDGE_MAX_BODY_BYTES: z.coerce.number().int().positive().optional(),
   EDGE_MAX_QUEUED: z.coerce.number().int().nonnegative().optional(),
   EDGE_CANCEL_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+  EDGE_RESUME_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
+  /** SIGTERM: how long open responses may run before the edge ends them (clients resume elsewhere) */
+  EDGE_DRAIN_MS: z.coerce.number().int().nonnegative().default(25_000),
+  /** the whole request (headers and body) must arrive within this, or the edge answers 408 */
+  EDGE_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** "off" runs without quota admission (benchmark baseline) */
   EDGE_QUOTAS: z.enum(["on", "off"]).default("on"),
@@ -34,7 +41,7 @@ const EnvSchema = z.object({
   EDGE_METRICS_PORT: z
     .union([z.literal("off"), z.coerce.number().int().min(0).max(65535)])
     .default(9465),
-  EDGE_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+  EDGE_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   /** how many tenants (first seen) get their own metrics label; the rest are "other" */
   METRICS_TENANT_LABELS: z.coerce.number().int().nonnegative().default(DEFAULT_TENANT_LABELS),
 });
@@ -54,6 +61,8 @@ export interface NodeEdgeOptions {
   metricsHost?: string;
   /** tenants (first seen) with their own metrics label; default 20 */
   tenantLabels?: number;
+  /** the request's headers and body must arrive within this (ms); default 30 s */
+  bodyTimeoutMs?: number;
 }
 
 export interface NodeEdge {
@@ -64,7 +73,20 @@ export interface NodeEdge {
   metricsPort?: number;
   /** the edge's Prometheus registry (also when no metrics server runs) */
   metrics: PromEdgeMetrics;
+  /** draining state and open responses */
+  lifecycle: EdgeLifecycle;
+  /** Stops taking requests, lets open responses run up to `deadlineMs`, ends the rest, then closes. */
+  drain(deadlineMs: number): Promise<{ finished: number; ended: number }>;
   close(): Promise<void>;
+}
+
+/**
+ * A request's headers and body must arrive within `ms` (Node answers 408): a body
+ * trickled byte by byte must not hold a connection for Node's default 5 minutes.
+ * Node checks these timeouts every connectionsCheckingInterval, so that shrinks too.
+ */
+function bodyTimeouts(ms: number) {
+  return { requestTimeout: ms, headersTimeout: Math.min(60_000, ms), connectionsCheckingInterval: Math.min(1_000, ms) };
 }
 
 /** Starts the edge on Node; resolves once it listens. */
@@ -83,7 +105,9 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   });
   await redis.connect();
   const streams = new MultiplexedStreamReader(redis, { logger });
+  const lifecycle = new EdgeLifecycle();
   const app = createApp({
+    lifecycle,
     redis: async () => ({ redis, release() {} }),
     streams,
     config: opts.config,
@@ -94,7 +118,9 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
   const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info) => resolve(info.port));
+    server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host, serverOptions: bodyTimeouts(opts.bodyTimeoutMs ?? 30_000) }, (info) =>
+      resolve(info.port),
+    );
     server.once("error", reject);
   });
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
@@ -115,17 +141,23 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     metricsUrl: metricsServer?.url,
     metricsPort: metricsServer?.port,
     metrics,
-    async close() {
-      await metricsServer?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Open SSE streams would keep close() waiting: end them.
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
-      await streams.close();
-      redis.disconnect();
-    },
+    lifecycle,
+    // Keeps listening while draining: new requests get a clear 503 (and /readyz says
+    // so, taking the edge out of its load balancer) rather than a refused connection.
+    drain: (deadlineMs) => lifecycle.drain(deadlineMs),
+    close,
   };
+
+  async function close(): Promise<void> {
+    await metricsServer?.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Open SSE streams would keep close() waiting: end them.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+    await streams.close();
+    redis.disconnect();
+  }
 }
 
 async function main(): Promise<void> {
@@ -143,6 +175,7 @@ async function main(): Promise<void> {
     maxBodyBytes: env.EDGE_MAX_BODY_BYTES,
     defaultMaxQueued: env.EDGE_MAX_QUEUED,
     cancelGraceMs: env.EDGE_CANCEL_GRACE_MS,
+    resumeGraceMs: env.EDGE_RESUME_GRACE_MS,
     adminToken: env.ADMIN_TOKEN,
   };
   const edge = await startNodeEdge({
@@ -155,14 +188,24 @@ async function main(): Promise<void> {
     metricsPort: env.EDGE_METRICS_PORT === "off" ? undefined : env.EDGE_METRICS_PORT,
     metricsHost: env.EDGE_METRICS_HOST,
     tenantLabels: env.METRICS_TENANT_LABELS,
+    bodyTimeoutMs: env.EDGE_BODY_TIMEOUT_MS,
   });
   logger.info({ url: edge.url, metricsUrl: edge.metricsUrl ?? null }, "edge started");
   console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port, metricsUrl: edge.metricsUrl }));
-  const stop = () => {
-    void edge.close().finally(() => process.exit(0));
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  // SIGTERM (Kubernetes, compose): drain, so no open response is cut without a way to
+  // resume it. A second signal, or SIGINT, stops at once.
+  let stopping = false;
+  const stopNow = () => void edge.close().finally(() => process.exit(0));
+  process.on("SIGINT", stopNow);
+  process.on("SIGTERM", () => {
+    if (stopping) return stopNow();
+    stopping = true;
+    logger.info({ openResponses: edge.lifecycle.openResponses, deadlineMs: env.EDGE_DRAIN_MS }, "draining");
+    void edge.drain(env.EDGE_DRAIN_MS).then((r) => {
+      logger.info(r, "drained");
+      stopNow();
+    });
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

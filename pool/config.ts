@@ -95,7 +95,8 @@ export const PoolConfigSchema = z.object({
    * Unset = no HTTP server (tests); 0 = any free port (startPool reports it). CLI default 9464.
    */
   httpPort: z.coerce.number().int().min(0).max(65535).optional(),
-  httpHost: z.string().min(1).default("0.0.0.0"),
+  /** loopback unless told otherwise; beyond it, /status needs ADMIN_TOKEN */
+  httpHost: z.string().min(1).default("127.0.0.1"),
   /** When set, /status and /status.json require it (Bearer header or ?token=). */
   adminToken: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** How many tenants (first seen) get their own metrics label; later ones are "other". */

@@ -2,7 +2,9 @@
 // GET /status (live page), GET /status.json (what the page polls), GET /healthz.
 // Meant for the private network of the GPU hosts. With an admin token set,
 // /status and /status.json require it (Authorization: Bearer <token>, or
-// ?token=<token> for a browser); /metrics and /healthz stay open for scrapers and probes.
+// ?token=<token> for a browser); listening beyond loopback without one, they
+// stay closed (what a tenant sends is visible there). /metrics and /healthz
+// stay open for scrapers and probes.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -29,11 +31,16 @@ export interface StatusServer {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
 export async function startStatusServer(o: StatusServerOptions): Promise<StatusServer> {
   const want = o.adminToken ? digest(o.adminToken) : undefined;
+  const openWithoutToken = isLoopback(o.host);
   const page = statusPage({ pollMs: o.pollMs ?? 1_000 });
   const authorized = (req: IncomingMessage, url: URL): boolean => {
-    if (!want) return true;
+    if (!want) return openWithoutToken;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
     const given = m?.[1] ?? url.searchParams.get("token");
     return given !== null && timingSafeEqual(digest(given), want);
@@ -55,7 +62,7 @@ export async function startStatusServer(o: StatusServerOptions): Promise<StatusS
         res.writeHead(302, { location: `/status${url.search}` }).end();
         return;
       case "/status":
-        if (!authorized(req, url)) return send(res, 401, "text/plain", "admin token required: /status?token=<ADMIN_TOKEN>\n");
+        if (!authorized(req, url)) return send(res, 401, "text/plain", want ? "admin token required: /status?token=<ADMIN_TOKEN>\n" : "set ADMIN_TOKEN to see the status page beyond loopback\n");
         return send(res, 200, "text/html; charset=utf-8", page);
       case "/status.json":
         if (!authorized(req, url)) return send(res, 401, "application/json", JSON.stringify({ error: "unauthorized" }));
