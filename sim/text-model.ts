@@ -54,7 +54,7 @@ export interface Finish {
 }
 
 /** 32-bit mix (murmur3 fmix32). */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

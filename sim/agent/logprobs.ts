@@ -4,18 +4,12 @@
 // The chosen token is always the most likely one: p in [0.35, 0.99], the k-1
 // alternatives share the remaining mass geometrically, so every list is sorted
 // descending, starts with the chosen token, and sums to at most 1.
+import { fmix32 } from "../text-model.js";
 
 /** First id past Qwen3's BPE vocab: alternatives stay ordinary tokens. */
 const ORDINARY_VOCAB = 151643;
 
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const mix = fmix32;
 
 function chosenProb(base: number, pos: number, id: number): number {
   const u = mix(base ^ Math.imul(pos + 1, 0x9e3779b1) ^ mix(id)) / 4294967296;

@@ -214,3 +214,13 @@ export function post(url: string, key: string | null, body: string, headers: Rec
     signal,
   });
 }
+
+/** The chat content of a list of SSE items (chunks' delta.content, [DONE] skipped). */
+export function chatTextOf(items: readonly { kind: string; data?: string }[]): string {
+  let s = "";
+  for (const it of items) {
+    if (it.kind !== "event" || !it.data || it.data === "[DONE]") continue;
+    for (const c of JSON.parse(it.data).choices ?? []) s += c.delta?.content ?? "";
+  }
+  return s;
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
 import { waitFor } from "../helpers/wait.js";
-import { SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
+import { SseReader, chatTextOf, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;
 const KEY = "sk-lifecycle";
@@ -23,14 +23,6 @@ afterAll(() => h?.stop());
 const edgeOn = (extra: Partial<Parameters<typeof startNodeEdge>[0]> = {}) =>
   startNodeEdge({ redisUrl: h.redis.url, port: 0, config: { modelCacheMs: 0 }, logger, ...extra });
 
-function textOf(items: readonly { kind: string; data?: string }[]): string {
-  let s = "";
-  for (const it of items) {
-    if (it.kind !== "event" || !it.data || it.data === "[DONE]") continue;
-    for (const c of JSON.parse(it.data).choices ?? []) s += c.delta?.content ?? "";
-  }
-  return s;
-}
 
 describe("probes", () => {
   it("/healthz answers while alive; /readyz while Redis answers and the edge is not draining", async () => {
@@ -97,7 +89,7 @@ describe("drain", () => {
       await h.pool.done(job.id);
       const resumed = await post(`${other.url}/v1/chat/completions`, KEY, "{}", { "x-request-id": rid, "last-event-id": lastId });
       const rest = await new SseReader(resumed).rest();
-      expect(textOf(rest)).toBe(", world");
+      expect(chatTextOf(rest)).toBe(", world");
       expect(rest.at(-1)?.data).toBe("[DONE]");
     } finally {
       await draining.close();
@@ -135,7 +127,7 @@ describe("dropped connections", () => {
       await h.pool.chunk(job.id, " and two", "stop");
       await h.pool.done(job.id);
       const resumed = await post(`${h.edge.url}/v1/chat/completions`, KEY, "{}", { "x-request-id": rid, "last-event-id": firstId });
-      expect(textOf(await new SseReader(resumed).rest())).toBe(" and two");
+      expect(chatTextOf(await new SseReader(resumed).rest())).toBe(" and two");
       expect(await h.r.exists(keys.cancel(job.id))).toBe(0);
     }
   });

@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { startNodeEdge } from "../../edge/entry-node.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
-import { MODEL, SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
+import { MODEL, SseReader, chatTextOf, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;
 let sub: Redis;
@@ -24,16 +24,6 @@ afterAll(() => h?.stop());
 
 const chatUrl = () => h.edge.url + "/v1/chat/completions";
 
-/** Collects the text of chat chunks in a list of SSE items. */
-function textOf(items: { kind: string; data?: string }[]): string {
-  let s = "";
-  for (const it of items) {
-    if (it.kind !== "event" || !it.data || it.data === "[DONE]") continue;
-    const j = JSON.parse(it.data);
-    for (const c of j.choices ?? []) s += c.delta?.content ?? "";
-  }
-  return s;
-}
 
 describe("waiting", () => {
   it("sends the queue position and keepalive comments while waiting", async () => {
@@ -61,7 +51,7 @@ describe("waiting", () => {
       await h.pool.chunk(j.id, "ok", "stop");
       await h.pool.done(j.id);
     }
-    expect(textOf(await sse.rest())).toBe("ok");
+    expect(chatTextOf(await sse.rest())).toBe("ok");
     await first.body?.cancel();
   });
 
@@ -73,7 +63,7 @@ describe("waiting", () => {
     while (Date.now() < job.deadline_at + 100) await sse.next();
     await h.pool.chunk(job.id, "late", "stop");
     await h.pool.done(job.id);
-    expect(textOf(await sse.rest())).toBe("late");
+    expect(chatTextOf(await sse.rest())).toBe("late");
   });
 
   it("503 + Retry-After when nothing claims the request before its deadline", async () => {
@@ -119,7 +109,7 @@ describe("pool errors", () => {
     await h.pool.chunk(job.id, "part");
     const errId = await h.pool.error(job.id, { status: 500, type: "server_error", code: "worker_lost", message: "worker died" });
     const events = (await sse.rest()).filter((e) => e.kind === "event");
-    expect(textOf(events)).toBe("part");
+    expect(chatTextOf(events)).toBe("part");
     const last = events.pop()!;
     expect(last.id).toBe(errId);
     expect(JSON.parse(last.data!)).toEqual({ error: { message: "worker died", type: "server_error", param: null, code: "worker_lost" } });
@@ -148,7 +138,7 @@ describe("resume with Last-Event-ID", () => {
     await h.pool.chunk(job.id, "C", "stop");
     await h.pool.done(job.id);
     const rest = [b!, ...(await rs.rest())];
-    expect(textOf(rest)).toBe("BC");
+    expect(chatTextOf(rest)).toBe("BC");
     const events = rest.filter((e) => e.kind === "event");
     expect(JSON.parse(events[events.length - 2]!.data!).usage.total_tokens).toBe(10);
     expect(events[events.length - 1]!.data).toBe("[DONE]");
@@ -160,7 +150,7 @@ describe("resume with Last-Event-ID", () => {
     const atEnd = await new SseReader(await post(chatUrl(), KEY, "", { "last-event-id": lastId, "x-request-id": rid })).rest();
     expect(atEnd.filter((e) => e.kind === "event").map((e) => e.data)).toEqual(["[DONE]"]);
     const all = await new SseReader(await post(chatUrl(), KEY, "", { "last-event-id": "0", "x-request-id": rid })).rest();
-    expect(textOf(all)).toBe("ABC");
+    expect(chatTextOf(all)).toBe("ABC");
   });
 
   it("a non-streaming request's result can be fetched again from 0", async () => {
@@ -253,7 +243,7 @@ describe("cancel grace (cancelGraceMs > 0)", () => {
       expect(await h.r.exists(keys.cancel(kept.rid))).toBe(0);
       await h.pool.chunk(kept.rid, "B", "stop");
       await h.pool.done(kept.rid);
-      expect(textOf(await rs.rest())).toBe("B");
+      expect(chatTextOf(await rs.rest())).toBe("B");
     } finally {
       await edge.close();
     }

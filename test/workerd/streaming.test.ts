@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { FakePool, MODEL, SseReader, chatBody, post, registerPool } from "../edge/helpers.js";
+import { FakePool, MODEL, SseReader, chatTextOf, chatBody, post, registerPool } from "../edge/helpers.js";
 import { buildWorker, expectNoWorkerConnections, startWorkerd, waitFor, workerConnections, type WorkerBuild, type Workerd } from "./helpers.js";
 
 let build: WorkerBuild;
@@ -38,14 +38,6 @@ afterAll(async () => {
 
 const chatUrl = () => wd.url + "/v1/chat/completions";
 
-function textOf(items: { kind: string; data?: string }[]): string {
-  let s = "";
-  for (const it of items) {
-    if (it.kind !== "event" || !it.data || it.data === "[DONE]") continue;
-    for (const c of JSON.parse(it.data).choices ?? []) s += c.delta?.content ?? "";
-  }
-  return s;
-}
 
 describe("waiting", () => {
   it("sends the queue position, then keepalive comments, until the pool answers", async () => {
@@ -72,8 +64,8 @@ describe("waiting", () => {
       await pool.chunk(j.id, "ok", "stop");
       await pool.done(j.id);
     }
-    expect(textOf(await sse.rest())).toBe("ok");
-    expect(textOf(await new SseReader(first).rest())).toBe("ok");
+    expect(chatTextOf(await sse.rest())).toBe("ok");
+    expect(chatTextOf(await new SseReader(first).rest())).toBe("ok");
   });
 });
 
@@ -97,14 +89,14 @@ describe("resume with Last-Event-ID", () => {
     await pool.chunk(job.id, "C", "stop");
     await pool.done(job.id);
     const rest = [b!, ...(await rs.rest())];
-    expect(textOf(rest)).toBe("BC");
+    expect(chatTextOf(rest)).toBe("BC");
     const events = rest.filter((e) => e.kind === "event");
     expect(JSON.parse(events[events.length - 2]!.data!).usage.total_tokens).toBe(10);
     expect(events[events.length - 1]!.data).toBe("[DONE]");
     expect(await r.llen(keys.tenantQueue(MODEL, "ta"))).toBe(0);
 
     const all = await new SseReader(await post(chatUrl(), KEY, "", { "last-event-id": "0", "x-request-id": rid })).rest();
-    expect(textOf(all)).toBe("ABC");
+    expect(chatTextOf(all)).toBe("ABC");
     const stolen = await post(chatUrl(), OTHER, "", { "last-event-id": "0", "x-request-id": rid });
     expect(stolen.status).toBe(404);
     expect(await stolen.text()).not.toContain("ABC");
@@ -123,7 +115,7 @@ describe("cancellation", () => {
       const sse = new SseReader(res);
       const job = await pool.claim("ta");
       await pool.chunk(job.id, "first");
-      expect(textOf([(await sse.nextEvent())!])).toBe("first");
+      expect(chatTextOf([(await sse.nextEvent())!])).toBe("first");
       const abortedAt = performance.now();
       ctl.abort();
       // No more tokens: only the keepalive write reveals the disconnect to workerd.
@@ -158,7 +150,7 @@ describe("cancellation", () => {
 
   it("a finished stream is not cancelled", async () => {
     const [res, job] = await Promise.all([post(chatUrl(), KEY, chatBody({ stream: true })), pool.serve("ta", ["done"])]);
-    expect(textOf(await new SseReader(res).rest())).toBe("done");
+    expect(chatTextOf(await new SseReader(res).rest())).toBe("done");
     await expectNoWorkerConnections(r);
     expect(await r.exists(keys.cancel(job.id))).toBe(0);
   });
@@ -174,7 +166,7 @@ describe("isolation", () => {
     const jobs = [];
     for (let i = 0; i < N; i++) jobs.push(await pool.claim("ta"));
     await Promise.all(jobs.map(async (j) => (await pool.chunk(j.id, `text-${j.id}`, "stop"), await pool.done(j.id))));
-    const texts = await Promise.all(responses.map(async (res) => textOf(await new SseReader(res).rest())));
+    const texts = await Promise.all(responses.map(async (res) => chatTextOf(await new SseReader(res).rest())));
     expect(texts).toEqual(responses.map((res) => `text-${res.headers.get("x-request-id")}`));
     await expectNoWorkerConnections(r);
   });
