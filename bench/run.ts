@@ -15,6 +15,7 @@ import { seedApiKey } from "../edge/tenants.js";
 import { runLevel, runSteady, levelTable, overheadTable, type PathResult, type Target } from "./scenarios/streams.js";
 import { runAdmission } from "./scenarios/admission.js";
 import { runWorkersComparison } from "./scenarios/workers.js";
+import { runOversized } from "./scenarios/oversized.js";
 import { writeResults, toMarkdown, resultsDir, type Table } from "./lib/report.js";
 import { lineChart } from "./lib/plot.js";
 import { progress } from "./lib/progress.js";
@@ -31,7 +32,7 @@ const { values: args } = parseArgs({
     name: { type: "string", default: "latest" },
   },
 });
-const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic"];
+const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic", "oversized"];
 const tokens = Number(args.tokens);
 
 async function main() {
@@ -92,6 +93,11 @@ async function main() {
       });
       bar.stop();
       data.workers = r.rows;
+      tables.push(r.table);
+    }
+    if (scenarios.includes("oversized")) {
+      const r = await runOversized({ baseUrl: stack.baseUrl, redisUrl: stack.redisUrl, model: target.model, poolPid: stack.pool.pid });
+      data.oversized = r.rows;
       tables.push(r.table);
     }
   } finally {

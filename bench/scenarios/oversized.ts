@@ -1,0 +1,216 @@
+// Scenario "oversized": one tenant sends ten ~1 MB prompts at once (far over the
+// model's context), while another tenant sends small streamed requests one after
+// the other. Measures how fast the oversized prompts are refused (a 400
+// context_length_exceeded), the small tenant's TTFT with and without the flood,
+// and the pool process's CPU time and RSS (from /proc) during each phase.
+//
+// Prompt kinds: "words" (prose-like: random common words, ~4 bytes/token) and
+// "x" (one character repeated: a single 1 MB pre-token, ~8 bytes/token, the
+// costliest case for BPE).
+import { readFileSync } from "node:fs";
+import { Redis } from "ioredis";
+import { seedApiKey } from "../../edge/tenants.js";
+import type { Table } from "../lib/report.js";
+import { progress } from "../lib/progress.js";
+import { round, summarize } from "../lib/stats.js";
+import { timeSseStream } from "../lib/stream-load.js";
+
+export interface OversizedParams {
+  baseUrl: string;
+  redisUrl: string;
+  model: string;
+  /** the pool process, for /proc CPU and RSS */
+  poolPid?: number;
+  /** oversized prompts per flood (default 10) */
+  flood?: number;
+  /** prompt size in bytes (default 1 MiB) */
+  bytes?: number;
+  kinds?: ("words" | "x")[];
+  /** small requests measured without a flood (default 12) */
+  quiet?: number;
+}
+
+export interface OversizedRow {
+  kind: string;
+  refusals: number;
+  statuses: Record<string, number>;
+  refusal_p50_ms: number;
+  refusal_max_ms: number;
+  small_requests: number;
+  small_ttft_p50_ms: number;
+  small_ttft_max_ms: number;
+  pool_cpu_ms: number;
+  pool_cpu_ms_per_request: number;
+  pool_rss_peak_mb: number;
+}
+
+const WORDS = "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their".split(" ");
+
+export function bigPrompt(kind: "words" | "x", bytes: number, salt: number): string {
+  if (kind === "x") return `${salt} ` + "x".repeat(bytes);
+  const parts: string[] = [String(salt)];
+  let n = 0;
+  let seed = salt * 7919 + 1;
+  while (n < bytes) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const w = WORDS[seed % WORDS.length] + (seed % 17 === 0 ? ".\n" : " ");
+    parts.push(w);
+    n += w.length;
+  }
+  return parts.join("");
+}
+
+/** utime + stime of a process in ms, and its RSS in MB (Linux /proc). */
+function procSample(pid: number | undefined): { cpuMs: number; rssMb: number } | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(f[11]) + Number(f[12]);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { cpuMs: (ticks * 1000) / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  } catch {
+    return undefined;
+  }
+}
+
+async function timeRefusal(url: string, apiKey: string, body: unknown): Promise<{ ms: number; status: string }> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(180_000),
+    });
+    const text = await res.text();
+    let code = "";
+    try {
+      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? "";
+    } catch {}
+    return { ms: performance.now() - t0, status: `${res.status}${code ? " " + code : ""}` };
+  } catch (e) {
+    return { ms: performance.now() - t0, status: `fetch: ${(e as Error).name}` };
+  }
+}
+
+export async function runOversized(p: OversizedParams): Promise<{ rows: OversizedRow[]; table: Table }> {
+  const flood = p.flood ?? 10;
+  const bytes = p.bytes ?? 1 << 20;
+  const kinds = p.kinds ?? ["words", "x"];
+  const quiet = p.quiet ?? 12;
+  const redis = new Redis(p.redisUrl);
+  const stamp = Date.now();
+  const floodKey = `sk-flood-${stamp}`;
+  const smallKey = `sk-small-${stamp}`;
+  await seedApiKey(redis, { tenantId: "flood", tenantName: "Flooder", key: floodKey });
+  await seedApiKey(redis, { tenantId: "small", tenantName: "Small requests", key: smallKey });
+  redis.disconnect();
+  const url = `${p.baseUrl}/v1/chat/completions`;
+  let smallSeq = 0;
+  const small = () =>
+    timeSseStream(url, smallKey, {
+      model: p.model,
+      stream: true,
+      max_tokens: 16,
+      temperature: 0,
+      messages: [{ role: "user", content: `Say something short. (#${smallSeq++})` }],
+    });
+
+  // Warm-up, then the small tenant alone.
+  for (let i = 0; i < 3; i++) await small();
+  const rows: OversizedRow[] = [];
+  const bar = progress("oversized prompts", quiet + kinds.length * flood, "requests");
+  {
+    const before = procSample(p.poolPid);
+    const samples = [];
+    for (let i = 0; i < quiet; i++) {
+      samples.push(await small());
+      bar.increment();
+    }
+    const after = procSample(p.poolPid);
+    const ok = samples.filter((s) => !s.error);
+    const t = summarize(ok.map((s) => s.ttftMs));
+    const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
+    rows.push({
+      kind: "none (small requests alone)",
+      refusals: 0,
+      statuses: {},
+      refusal_p50_ms: NaN,
+      refusal_max_ms: NaN,
+      small_requests: samples.length,
+      small_ttft_p50_ms: round(t.p50),
+      small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
+      pool_cpu_ms: round(cpu, 0),
+      pool_cpu_ms_per_request: round(cpu / samples.length, 1),
+      pool_rss_peak_mb: round(after?.rssMb ?? NaN, 0),
+    });
+  }
+
+  for (const kind of kinds) {
+    const prompts = Array.from({ length: flood }, (_, i) => bigPrompt(kind, bytes, stamp + i));
+    const before = procSample(p.poolPid);
+    let rssPeak = before?.rssMb ?? NaN;
+    let floodDone = false;
+    const sampler = setInterval(() => {
+      const s = procSample(p.poolPid);
+      if (s) rssPeak = Math.max(rssPeak, s.rssMb);
+    }, 50);
+    const refusals = Promise.all(
+      prompts.map(async (content) => {
+        const r = await timeRefusal(url, floodKey, { model: p.model, max_tokens: 16, messages: [{ role: "user", content }] });
+        bar.increment();
+        return r;
+      }),
+    ).finally(() => (floodDone = true));
+    // The small tenant keeps sending while the flood is in progress (at least 3 requests).
+    const smallSamples = [];
+    for (let i = 0; i < 3 || !floodDone; i++) smallSamples.push(await small());
+    const results = await refusals;
+    clearInterval(sampler);
+    const after = procSample(p.poolPid);
+    const statuses: Record<string, number> = {};
+    for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    const ref = summarize(results.map((r) => r.ms));
+    const ok = smallSamples.filter((s) => !s.error);
+    const t = summarize(ok.map((s) => s.ttftMs));
+    const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
+    rows.push({
+      kind,
+      refusals: results.length,
+      statuses,
+      refusal_p50_ms: round(ref.p50),
+      refusal_max_ms: round(Math.max(...results.map((r) => r.ms))),
+      small_requests: smallSamples.length,
+      small_ttft_p50_ms: round(t.p50),
+      small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
+      pool_cpu_ms: round(cpu, 0),
+      pool_cpu_ms_per_request: round(cpu / (results.length + smallSamples.length), 1),
+      pool_rss_peak_mb: round(rssPeak, 0),
+    });
+  }
+  bar.stop();
+  const base = rows[0].small_ttft_p50_ms;
+  const table: Table = {
+    title: `Oversized prompts: ${flood} × ${Math.round(bytes / 1024)} KiB prompts from one tenant, small streamed requests from another`,
+    columns: ["flood kind", "refusals (status)", "refusal p50 ms", "refusal max ms", "small requests", "small TTFT p50 ms", "small TTFT max ms", "TTFT p50 vs no flood", "pool CPU ms", "pool CPU ms / request", "pool RSS peak MB"],
+    rows: rows.map((r) => [
+      r.kind,
+      r.refusals ? Object.entries(r.statuses).map(([s, n]) => `${n}× ${s}`).join(", ") : "-",
+      Number.isNaN(r.refusal_p50_ms) ? "-" : r.refusal_p50_ms,
+      Number.isNaN(r.refusal_max_ms) ? "-" : r.refusal_max_ms,
+      r.small_requests,
+      r.small_ttft_p50_ms,
+      r.small_ttft_max_ms,
+      `${round(r.small_ttft_p50_ms / base, 2)}×`,
+      r.pool_cpu_ms,
+      r.pool_cpu_ms_per_request,
+      r.pool_rss_peak_mb,
+    ]),
+    notes: [
+      "words: prose-like random common words; x: one character repeated (a single pre-token). Model context 32768 tokens; small requests: 16 output tokens, one at a time, sent while the flood is in progress.",
+      "Pool CPU and RSS from /proc/<pool pid>; CPU per request divides the phase's pool CPU by the requests of that phase (refusals + small requests).",
+    ],
+  };
+  return { rows, table };
+}
