@@ -26,14 +26,17 @@ export function renderPrompt(job: Job, tok: ModelTokenizer, contextLength: numbe
   } else {
     text = job.prompt ?? "";
   }
-  const ids = tok.encode(text);
-  if (ids.length === 0) return err({ code: "invalid_prompt", message: "the prompt is empty" });
   const max = job.sampling.max_tokens ?? 0;
-  if (contextLength !== undefined && ids.length + max > contextLength) {
+  // Encoding stops once the prompt is known not to fit (a 1 MB prompt is refused from a
+  // cheap lower bound, not after tokenizing all of it).
+  const r = contextLength === undefined ? { ok: true as const, ids: tok.encode(text) } : tok.encodeWithin(text, Math.max(0, contextLength - max));
+  if (!r.ok) {
     return err({
       code: "context_length_exceeded",
-      message: `This model's maximum context length is ${contextLength} tokens. However, you requested ${ids.length + max} tokens (${ids.length} in the messages, ${max} in the completion). Please reduce the length of the messages or completion.`,
+      message: `This model's maximum context length is ${contextLength} tokens. However, you requested at least ${r.atLeast + max} tokens (at least ${r.atLeast} in the messages, ${max} in the completion). Please reduce the length of the messages or completion.`,
     });
   }
+  const ids = r.ids;
+  if (ids.length === 0) return err({ code: "invalid_prompt", message: "the prompt is empty" });
   return ok({ ids, text });
 }

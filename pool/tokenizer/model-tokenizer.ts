@@ -6,6 +6,8 @@ import type { ChatMessage } from "../../contract/queue/messages.js";
 import { err, ok, type Result } from "../../contract/result.js";
 import { SegmentTokenCache, splittableSpecialTokens } from "./segment-cache.js";
 import { tokenBytesOf } from "./token-bytes.js";
+import { computeBoundsData, LengthBounds, type LengthBoundsData } from "./length-bound.js";
+import { encodeWithin, type BoundedIds } from "./bounded-encode.js";
 
 export interface ChatInput {
   messages: readonly ChatMessage[];
@@ -17,6 +19,17 @@ export interface ChatInput {
 export interface ModelTokenizer {
   /** Encodes text as-is: no BOS/EOS added (a rendered chat prompt already has its special tokens). */
   encode(text: string): number[];
+  /**
+   * The ids of `text` if it has at most `budget` tokens (exactly encode(text)); else how
+   * many it has at least, found without encoding the whole text (bounded-encode.ts).
+   */
+  encodeWithin(text: string, budget: number): BoundedIds;
+  /** The vocabulary's longest token in bytes: no text has fewer than bytes / maxTokenBytes tokens. */
+  maxTokenBytes: number;
+  /** What the length bounds were computed from (passed to tokenization threads so they skip the scan). */
+  boundsData: LengthBoundsData;
+  /** Segment cache counters (hits, misses), for the hit rate. */
+  cacheStats(): { hits: number; misses: number };
   decode(ids: readonly number[], skipSpecialTokens: boolean): string;
   /** Renders the chat template with add_generation_prompt. */
   renderChat(input: ChatInput): Result<string>;
@@ -53,7 +66,11 @@ function pickTemplate(config: Json, files: ReadonlyMap<string, Uint8Array>): str
 }
 
 /** Loads tokenizer.json + tokenizer_config.json (+ optional template files) from an unzipped bundle. */
-export function loadModelTokenizer(files: ReadonlyMap<string, Uint8Array>, extraEosIds: readonly number[] = []): Result<ModelTokenizer> {
+export function loadModelTokenizer(
+  files: ReadonlyMap<string, Uint8Array>,
+  extraEosIds: readonly number[] = [],
+  boundsData?: LengthBoundsData,
+): Result<ModelTokenizer> {
   const dec = new TextDecoder();
   const tj = files.get("tokenizer.json");
   const tc = files.get("tokenizer_config.json");
@@ -88,11 +105,18 @@ export function loadModelTokenizer(files: ReadonlyMap<string, Uint8Array>, extra
   const encodeRaw = (text: string) => tok.encode(text, { add_special_tokens: false }).ids;
   const specials = splittableSpecialTokens(json);
   const cache = specials ? new SegmentTokenCache(specials, encodeRaw) : undefined;
+  const tokenBytes = tokenBytesOf(tok);
+  const data = boundsData ?? computeBoundsData(tok, tokenBytes, json);
+  const bounds = new LengthBounds(data, tok, json);
 
   return ok({
     eosTokenIds: [...eos],
-    tokenBytes: tokenBytesOf(tok),
+    tokenBytes,
+    maxTokenBytes: data.maxTokenBytes,
+    boundsData: data,
+    cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
     encode: (text) => (cache ? cache.encode(text) : encodeRaw(text)),
+    encodeWithin: (text, budget) => encodeWithin(text, budget, { bounds, cache, encodeRaw }),
     decode: (ids, skipSpecialTokens) => ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens }),
     renderChat: (input) => {
       if (!template) return err("the model's tokenizer has no chat template");

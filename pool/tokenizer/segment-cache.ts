@@ -36,14 +36,27 @@ export class SegmentTokenCache {
   }
 
   encode(text: string): number[] {
-    if (text.length < this.opts.minChars * 2) return this.encodeRaw(text);
     const out: number[] = [];
-    for (const seg of text.split(this.splitter)) {
-      if (!seg) continue;
-      const ids = seg.length < this.opts.minChars ? this.encodeRaw(seg) : this.segment(seg);
+    for (const seg of this.segments(text)) {
+      const ids = this.encodeSegment(seg);
       for (let i = 0; i < ids.length; i++) out.push(ids[i]);
     }
     return out;
+  }
+
+  /** The pieces encode() encodes one by one (their ids concatenate to the text's). */
+  segments(text: string): string[] {
+    if (text.length < this.opts.minChars * 2) return [text];
+    return text.split(this.splitter).filter((s) => s.length > 0);
+  }
+
+  /** A segment's ids if cached (without counting a hit or a miss). */
+  peek(seg: string): number[] | undefined {
+    return this.lru.get(seg);
+  }
+
+  encodeSegment(seg: string): number[] {
+    return seg.length < this.opts.minChars ? this.encodeRaw(seg) : this.segment(seg);
   }
 
   private segment(seg: string): number[] {
