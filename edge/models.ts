@@ -11,6 +11,8 @@ export interface ServedModel {
   created: number;
   /** prompt + output tokens the model takes (the smallest any pool reports), when pools report it */
   contextLength?: number;
+  /** the tokenizer's longest token in bytes (the largest any pool reports): prompts have at least bytes / this tokens */
+  maxTokenBytes?: number;
 }
 
 export class ModelRegistry {
@@ -27,6 +29,7 @@ export class ModelRegistry {
     const ids = await redis.zrangebyscore(keys.pools(), `(${now}`, "+inf");
     const models = new Map<string, number>();
     const contexts = new Map<string, number>();
+    const tokenBytes = new Map<string, number>();
     if (ids.length) {
       const infos = await redis.mget(...ids.map((id) => keys.pool(id)));
       for (const raw of infos) {
@@ -41,11 +44,20 @@ export class ModelRegistry {
         if (!info.success) continue;
         const created = Math.floor(info.data.started_at / 1000);
         for (const m of info.data.models) models.set(m, Math.min(models.get(m) ?? created, created));
-        for (const [m, l] of Object.entries(info.data.model_limits)) contexts.set(m, Math.min(contexts.get(m) ?? Infinity, l.context_length));
+        for (const [m, l] of Object.entries(info.data.model_limits)) {
+          contexts.set(m, Math.min(contexts.get(m) ?? Infinity, l.context_length));
+          // A pool that does not say makes the bound unknown for everyone (Infinity).
+          tokenBytes.set(m, Math.max(tokenBytes.get(m) ?? 0, l.max_token_bytes ?? Infinity));
+        }
       }
     }
     const list = [...models]
-      .map(([id, created]): ServedModel => (contexts.has(id) ? { id, created, contextLength: contexts.get(id)! } : { id, created }))
+      .map(([id, created]): ServedModel => {
+        const m: ServedModel = contexts.has(id) ? { id, created, contextLength: contexts.get(id)! } : { id, created };
+        const tb = tokenBytes.get(id);
+        if (tb !== undefined && Number.isFinite(tb)) m.maxTokenBytes = tb;
+        return m;
+      })
       .sort((a, b) => a.id.localeCompare(b.id));
     this.cache = { at: now, models: list };
     return list;

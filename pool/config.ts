@@ -103,6 +103,8 @@ export const PoolConfigSchema = z.object({
   metricsTenantLabels: z.coerce.number().int().nonnegative().default(20),
   /** GetLoads poll period for the metrics and the status page (only while httpPort is served). */
   loadsIntervalMs: int(1_000),
+  /** Tokenization threads per model (template + encode off the event loop); unset = cores - 1 (min 1); 0 = on the main thread. */
+  tokenizerThreads: z.coerce.number().int().min(0).max(64).optional(),
   /** Per model: the tool-call/reasoning parser ("qwen3", "kimi_k2", "none"), overriding the one chosen from the workers' model_type. */
   toolParsers: z.record(z.string(), z.enum(["qwen3", "kimi_k2", "none"])).default({}),
 });
@@ -129,7 +131,7 @@ export function parseConfig(input: PoolConfigInput): PoolConfig {
  * KV_BLOCK_SIZE, CB_FAILURES, CB_COOLDOWN_MS, CB_SUCCESSES, HUNG_MIN_SILENCE_MS,
  * HUNG_GAP_FACTOR, HUNG_PREFILL_TOKENS_PER_S, HUNG_CONFIRM_MS, HUNG_TICK_MS, WORKER_DISCOVERY_MS, WORKERS_DNS (host:port), WORKERS_DNS_INTERVAL_MS,
  * POOL_HTTP_PORT (default 9464; "off" = no HTTP server), POOL_HTTP_HOST, ADMIN_TOKEN,
- * METRICS_TENANT_LABELS, LOADS_INTERVAL_MS.
+ * METRICS_TENANT_LABELS, LOADS_INTERVAL_MS, TOKENIZER_THREADS.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig {
   const v = (k: string) => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
@@ -181,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig 
     adminToken: v("ADMIN_TOKEN"),
     metricsTenantLabels: v("METRICS_TENANT_LABELS") as unknown as number,
     loadsIntervalMs: v("LOADS_INTERVAL_MS") as unknown as number,
+    tokenizerThreads: v("TOKENIZER_THREADS") as unknown as number,
     // TOOL_PARSERS="model=parser,other-model=parser"
     toolParsers: Object.fromEntries((v("TOOL_PARSERS") ?? "").split(",").filter(Boolean).map((kv) => kv.split("=").map((x) => x.trim()))),
   });

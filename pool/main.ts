@@ -11,6 +11,7 @@ import { beat, unregister } from "./queue/heartbeat.js";
 import { QueueClient } from "./queue/client.js";
 import { fetchTokenizer } from "./tokenizer/fetch.js";
 import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
+import { defaultTokenizerThreads, PromptThreads } from "./tokenizer/prompt-threads.js";
 import { profileOf, type ModelProfile } from "./run/model-profile.js";
 import { WorkerRegistry } from "./workers/registry.js";
 import { instrumentQueue, PoolTelemetry } from "./telemetry/telemetry.js";
@@ -38,6 +39,8 @@ export interface PoolHandle {
   drain(address: string, on?: boolean): boolean;
   /** Metrics, recent errors, tokens/s (also when no HTTP port is served). */
   telemetry: PoolTelemetry;
+  /** Tokenization threads per model (tests: crash one, read the segment cache hit rate). */
+  tokenizerThreads: Map<string, PromptThreads>;
   /** The bound internal HTTP port (/metrics, /status), when config.httpPort is set. */
   httpPort?: number;
   /** e.g. http://127.0.0.1:9464 */
@@ -106,6 +109,23 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       throw new Error(`cannot load the tokenizer of ${model}:\n  ${errors.join("\n  ")}`);
     }
   }
+  // Tokenization threads per model: large prompts are rendered and encoded off the event loop.
+  const threadCount = cfg.tokenizerThreads ?? defaultTokenizerThreads();
+  const threads = new Map<string, PromptThreads>();
+  if (threadCount > 0) {
+    for (const [m, t] of tokenizers) threads.set(m, PromptThreads.create(t.files, t.extraEosIds, t.boundsData, threadCount, log));
+    try {
+      await Promise.all([...threads.values()].map((t) => t.ready()));
+    } catch (e) {
+      await Promise.all([...threads.values()].map((t) => t.close()));
+      registry.stop();
+      discovery?.stop();
+      dns?.stop();
+      discoRedis?.disconnect();
+      throw new Error(`cannot start the tokenization threads: ${(e as Error).message}`);
+    }
+  }
+  const renderers = new Map([...threads].map(([m, t]) => [m, t.prepare.bind(t)] as const));
   registry.start(cfg.healthIntervalMs);
   discovery?.start(cfg.workerDiscoveryMs);
   dns?.start(cfg.workersDnsIntervalMs);
@@ -136,6 +156,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       registry,
       tokenizer: (m) => tokenizers.get(m),
       profile: (m) => profiles.get(m),
+      renderer: (m) => renderers.get(m),
       maxAttempts: cfg.maxAttempts,
       minWriteIntervalMs: cfg.coalesce.minWriteIntervalMs,
       log,
@@ -151,7 +172,10 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     workers: registry.workers.map((w) => ({ address: w.address, state: w.state })),
     started_at: startedAt,
     model_limits: Object.fromEntries(
-      [...profiles].flatMap(([m, p]) => (p.contextLength === undefined ? [] : [[m, { context_length: p.contextLength }]])),
+      [...profiles].flatMap(([m, p]) =>
+        // max_token_bytes: the edge refuses a prompt with more than context x max_token_bytes bytes before queueing it.
+        p.contextLength === undefined ? [] : [[m, { context_length: p.contextLength, max_token_bytes: tokenizers.get(m)?.maxTokenBytes }]],
+      ),
     ),
   });
   const heartbeat = async () => {
@@ -176,6 +200,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     } catch (e) {
       loads.stop();
       dispatcher.kill();
+      for (const t of threads.values()) void t.close();
       clearInterval(hb);
       registry.stop();
       discovery?.stop();
@@ -197,12 +222,14 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     telemetry,
     registry,
     drain: (address, on = true) => registry.drain(address, on),
+    tokenizerThreads: threads,
     httpPort: http?.port,
     httpUrl: http?.url,
     async stop() {
       if (stopped) return;
       stopped = true;
       await dispatcher.stop();
+      await Promise.all([...threads.values()].map((t) => t.close()));
       loads.stop();
       await http?.close();
       clearInterval(hb);
@@ -223,6 +250,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       redis.disconnect();
       sub.disconnect();
       dispatcher.kill();
+      for (const t of threads.values()) void t.close();
       registry.stop();
       discovery?.stop();
       dns?.stop();

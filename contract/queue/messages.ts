@@ -190,8 +190,8 @@ export const PoolInfoSchema = z.object({
   models: z.array(z.string()),
   workers: z.array(z.object({ address: z.string(), state: z.string() })).default([]),
   started_at: z.number(),
-  /** per model: its context length (prompt + output tokens), as the workers report it */
-  model_limits: z.record(z.string(), z.object({ context_length: z.number().int().positive() })).default({}),
+  /** per model: its context length (prompt + output tokens), as the workers report it, and its tokenizer's longest token in bytes */
+  model_limits: z.record(z.string(), z.object({ context_length: z.number().int().positive(), max_token_bytes: z.number().int().positive().optional() })).default({}),
 });
 export type PoolInfo = z.infer<typeof PoolInfoSchema>;
 

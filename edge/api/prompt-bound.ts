@@ -23,3 +23,21 @@ export const TEMPLATE_TOKENS_PER_MESSAGE = 8;
 export const TEMPLATE_TOKENS_BASE = 16;
 /** The tool-use instructions a chat template adds when tools are given. */
 export const TEMPLATE_TOKENS_TOOLS = 512;
+
+/**
+ * A floor of the bytes a prompt certainly has once rendered: the completion prompt or
+ * the user messages' text, trimmed (a template may trim) and counting only ASCII
+ * characters followed by ASCII (stable under any Unicode normalization). A tokenizer
+ * whose longest token has M bytes makes at least floor / M tokens of it.
+ */
+export function renderedBytesFloor(payload: { prompt?: string; messages?: readonly { role: string; content?: string | null }[] }): number {
+  const stable = (s: string) => {
+    let n = 0;
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x80 && (i + 1 === s.length || s.charCodeAt(i + 1) < 0x80)) n++;
+    return n;
+  };
+  if (payload.prompt !== undefined) return stable(payload.prompt);
+  let n = 0;
+  for (const m of payload.messages ?? []) if (m.role === "user" && m.content) n += stable(m.content.trim());
+  return n;
+}

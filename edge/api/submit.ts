@@ -9,6 +9,7 @@ import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
 import { relayJSON, relaySSE, wantsResume } from "../relay.js";
 import type { InternalRequest } from "./internal-request.js";
+import { renderedBytesFloor } from "./prompt-bound.js";
 import type { Operation } from "../metrics.js";
 
 export interface Surface {
@@ -54,6 +55,19 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
       `This model's maximum context length is ${context} tokens. However, you requested ${sampling.max_tokens} output tokens. Please reduce the length of the messages or completion.`,
       { param: surface.maxTokensParam },
     );
+  }
+  // A prompt that cannot fit whatever its tokenization (its bytes over the longest token's
+  // bytes already exceed the context) is refused here, before it is queued and tokenized.
+  if (context !== undefined && served.maxTokenBytes !== undefined) {
+    const floor = Math.ceil(renderedBytesFloor(req.payload) / served.maxTokenBytes);
+    const out = sampling.max_tokens ?? 1;
+    if (floor + out > context) {
+      throw new EdgeError(
+        "context_length_exceeded",
+        `This model's maximum context length is ${context} tokens. However, your prompt has at least ${floor} tokens. Please reduce the length of the messages or completion.`,
+        { param: req.payload.prompt !== undefined ? "prompt" : "messages" },
+      );
+    }
   }
   sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
   // An upper bound of the prompt's tokens (never an estimate that can fall short), so a

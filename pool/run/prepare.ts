@@ -9,7 +9,20 @@ import { constraintFor, type Constraint } from "./constraints.js";
 import { errorInfo } from "./error-info.js";
 import type { ModelProfile } from "./model-profile.js";
 import { outputParserFor } from "./parsing.js";
-import { renderPrompt, type Prompt } from "./prompt.js";
+import { renderPrompt, type Prompt, type PromptError } from "./prompt.js";
+
+/** Renders and encodes a job's prompt elsewhere (tokenization threads); undefined = on this thread. */
+export type PromptRenderer = (job: Job, contextLength: number | undefined) => Promise<Result<Prompt, PromptError | { code: "tokenizer_failed"; message: string }>>;
+
+/** Below this many characters of content a prompt is rendered inline: a thread round trip would cost more. */
+export const INLINE_PROMPT_CHARS = 4096;
+
+function contentChars(job: Job): number {
+  let n = job.prompt?.length ?? 0;
+  for (const m of job.messages ?? []) n += (m.content?.length ?? 0) + (m.reasoning_content?.length ?? 0) + (m.tool_calls ? 64 * m.tool_calls.length : 0);
+  if (job.tools?.length) n += INLINE_PROMPT_CHARS; // tool schemas make a long template
+  return n;
+}
 
 export interface PreparedRun {
   prompt: Prompt;
@@ -18,9 +31,18 @@ export interface PreparedRun {
   choices: ChoiceState[];
 }
 
-export function prepareRun(rid: string, job: Job, tok: ModelTokenizer, profile: ModelProfile | undefined): Result<PreparedRun, ErrorInfo> {
-  const prompt = renderPrompt(job, tok, profile?.contextLength);
-  if (!prompt.ok) return err(errorInfo(400, prompt.error.code, prompt.error.message));
+export async function prepareRun(
+  rid: string,
+  job: Job,
+  tok: ModelTokenizer,
+  profile: ModelProfile | undefined,
+  render?: PromptRenderer,
+): Promise<Result<PreparedRun, ErrorInfo>> {
+  const prompt = render && contentChars(job) >= INLINE_PROMPT_CHARS ? await render(job, profile?.contextLength) : renderPrompt(job, tok, profile?.contextLength);
+  if (!prompt.ok) {
+    if (prompt.error.code === "tokenizer_failed") return err(errorInfo(500, "tokenizer_failed", "The pool failed to tokenize the prompt. Please retry.", "server_error"));
+    return err(errorInfo(400, prompt.error.code, prompt.error.message));
+  }
   const constraint = constraintFor(job, profile?.toolFormat);
   if (!constraint.ok) return err(errorInfo(400, "invalid_request", constraint.error));
   const parserName = profile?.toolFormat ?? profile?.family;

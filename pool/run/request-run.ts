@@ -7,7 +7,7 @@ import type { ChoiceState } from "./choice.js";
 import type { Constraint } from "./constraints.js";
 import { errorInfo, rpcErrorInfo } from "./error-info.js";
 import type { ModelProfile } from "./model-profile.js";
-import { prepareRun } from "./prepare.js";
+import { prepareRun, type PromptRenderer } from "./prepare.js";
 import type { Prompt } from "./prompt.js";
 import type { TokenLogprobs } from "./logprobs.js";
 import { buildGenerateRequest, planCalls, type CallPlan } from "./generate-request.js";
@@ -25,6 +25,8 @@ export interface RequestDeps {
   queue: QueueClient;
   registry: WorkerRegistry;
   tokenizer(model: string): ModelTokenizer | undefined;
+  /** renders + encodes large prompts off the event loop (tokenization threads); unset = inline */
+  renderer?(model: string): PromptRenderer | undefined;
   /** what the workers report about the model (tool-call format, context length) */
   profile(model: string): ModelProfile | undefined;
   maxAttempts: number;
@@ -114,8 +116,9 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
-    const prepared = prepareRun(this.rid, job, tok, deps.profile(this.model));
+    const prepared = await prepareRun(this.rid, job, tok, deps.profile(this.model), deps.renderer?.(this.model));
     if (!prepared.ok) return this.fail(prepared.error);
+    if (this.stopReason) return this.finishStopped();
     const { prompt, constraint, choices } = prepared.value;
     this.constraint = constraint;
     this.promptTokens = prompt.ids.length;

@@ -28,6 +28,9 @@ export interface ModelTokenizer {
   maxTokenBytes: number;
   /** What the length bounds were computed from (passed to tokenization threads so they skip the scan). */
   boundsData: LengthBoundsData;
+  /** The bundle's files and extra EOS ids it was loaded from (tokenization threads load the same). */
+  files: ReadonlyMap<string, Uint8Array>;
+  extraEosIds: readonly number[];
   /** Segment cache counters (hits, misses), for the hit rate. */
   cacheStats(): { hits: number; misses: number };
   decode(ids: readonly number[], skipSpecialTokens: boolean): string;
@@ -114,6 +117,8 @@ export function loadModelTokenizer(
     tokenBytes,
     maxTokenBytes: data.maxTokenBytes,
     boundsData: data,
+    files,
+    extraEosIds,
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
     encode: (text) => (cache ? cache.encode(text) : encodeRaw(text)),
     encodeWithin: (text, budget) => encodeWithin(text, budget, { bounds, cache, encodeRaw }),
