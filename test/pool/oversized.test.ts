@@ -1,0 +1,139 @@
+// Oversized prompts: refused with context_length_exceeded from cheap bounds (at the edge
+// before queueing when bytes alone prove it, else at the pool without encoding the whole
+// prompt), exact ids when a prompt fits (threads and main thread alike), a crashed
+// tokenization thread replaced with a clean error, and a small request served while
+// ten 1 MB prompts are being refused.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModelTokenizer, type ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
+import { PromptThreads } from "../../pool/tokenizer/prompt-threads.js";
+import { renderPrompt } from "../../pool/run/prompt.js";
+import { defaultTokenizerDir } from "../../sim/tokenizer.js";
+import { bigPrompt } from "../../bench/scenarios/oversized.js";
+import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
+import { enqueue, makeJob, readUntilTerminal } from "./helpers.js";
+
+let tok: ModelTokenizer;
+const MB = 1 << 20;
+
+beforeAll(() => {
+  const dir = defaultTokenizerDir();
+  const files = new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))] as const));
+  const t = loadModelTokenizer(files);
+  if (!t.ok) throw new Error(t.error);
+  tok = t.value;
+});
+
+describe("bounded encoding", () => {
+  it("refuses 1 MB prompts from lower bounds, prose and a repeated character alike", () => {
+    expect(tok.maxTokenBytes).toBe(128);
+    for (const kind of ["words", "x"] as const) {
+      const r = tok.encodeWithin(bigPrompt(kind, MB, 1), 32768);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.atLeast).toBeGreaterThan(32768);
+    }
+  });
+
+  it("returns exactly the whole-text ids when the prompt fits, and refuses when it does not", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const texts = [
+      readme,
+      bigPrompt("words", 120_000, 7),
+      "héllo e\u0301 wörld 東京 🚀 ".repeat(2000),
+      `<|im_start|>user\n${bigPrompt("words", 60_000, 3)}<|im_end|>\n<|im_start|>assistant\n<tool_call>{"a":1}</tool_call>`,
+      "x".repeat(50_000) + " end",
+    ];
+    for (const text of texts) {
+      const all = tok.encode(text);
+      const fits = tok.encodeWithin(text, all.length);
+      expect(fits.ok && fits.ids).toEqual(all);
+      const over = tok.encodeWithin(text, all.length - 1);
+      expect(over.ok).toBe(false);
+    }
+  });
+});
+
+describe("tokenization threads", () => {
+  let threads: PromptThreads;
+  beforeAll(async () => {
+    threads = PromptThreads.create(tok.files, tok.extraEosIds, tok.boundsData, 2);
+    await threads.ready();
+  }, 60_000);
+  afterAll(() => threads?.close());
+
+  it("give the same prompt as the main thread", async () => {
+    const job = makeJob({ kind: "chat", prompt: undefined, messages: [{ role: "system", content: "Be brief." }, { role: "user", content: bigPrompt("words", 40_000, 5) }] });
+    const main = renderPrompt(job, tok, 32768);
+    const thread = await threads.prepare(job, 32768);
+    expect(main.ok).toBe(true);
+    expect(thread).toEqual(main);
+    const big = makeJob({ prompt: bigPrompt("x", MB, 2) });
+    const refused = await threads.prepare(big, 32768);
+    expect(!refused.ok && refused.error.code).toBe("context_length_exceeded");
+  });
+
+  it("a crashed thread is replaced and its request fails cleanly", async () => {
+    const job = makeJob({ prompt: bigPrompt("words", 100_000, 9) });
+    // Both threads get work (the crash must hit a pending request), then one dies.
+    const pending = [threads.prepare(job, 1_000_000), threads.prepare(makeJob({ prompt: bigPrompt("words", 100_000, 10) }), 1_000_000)];
+    await threads.crashForTest(0);
+    const results = await Promise.all(pending);
+    expect(results.some((r) => !r.ok && r.error.code === "tokenizer_failed")).toBe(true);
+    expect(threads.replaced).toBe(1);
+    await threads.ready();
+    const again = await threads.prepare(job, 1_000_000);
+    expect(again.ok).toBe(true);
+  }, 60_000);
+});
+
+describe("oversized prompts end to end", () => {
+  let stack: FullStack;
+  const key = "sk-oversized-test";
+  beforeAll(async () => {
+    stack = await startFullStack({ pool: { tokenizerThreads: 1 } });
+    await stack.addPool();
+    const edge = await stack.addEdge();
+    stack.url = edge.url;
+    await stack.seed({ tenantId: "flood", key });
+    await stack.seed({ tenantId: "small", key: `${key}-small` });
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  const post = (body: unknown, k = key) =>
+    fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  it("the edge refuses a prompt whose bytes alone cannot fit, before queueing", async () => {
+    // 3.5 MB / 128 bytes per token > 27k tokens, + 8000 output tokens > 32768.
+    const res = await post({ model: SIM_MODEL, max_tokens: 8000, messages: [{ role: "user", content: bigPrompt("words", 3_500_000, 1) }] });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; param: string } };
+    expect(body.error.code).toBe("context_length_exceeded");
+    expect(body.error.param).toBe("messages");
+    expect(body.error.message).toMatch(/at least/);
+  });
+
+  it("the pool refuses a 1 MB prompt enqueued directly", async () => {
+    const job = makeJob({ prompt: bigPrompt("words", MB, 4) });
+    const conn = stack.redis.client();
+    const reading = readUntilTerminal(conn, job.id);
+    await enqueue(stack.r, job);
+    const entries = await reading;
+    conn.disconnect();
+    const last = entries[entries.length - 1].event;
+    expect(last.type === "error" && last.error.code).toBe("context_length_exceeded");
+  });
+
+  it("a small request completes while ten 1 MB prompts are refused", async () => {
+    const flood = Array.from({ length: 10 }, (_, i) => post({ model: SIM_MODEL, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(i % 2 ? "x" : "words", MB, 100 + i) }] }));
+    const small = await post({ model: SIM_MODEL, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }, `${key}-small`);
+    expect(small.status).toBe(200);
+    const json = (await small.json()) as { choices: { finish_reason: string }[] };
+    expect(json.choices[0].finish_reason).toBeTruthy();
+    const refused = await Promise.all(flood);
+    for (const r of refused) {
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe("context_length_exceeded");
+    }
+  }, 60_000);
+});
