@@ -5,7 +5,8 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { PoolInfo } from "../contract/queue/messages.js";
-import { configFromEnv, parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
+import { parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
+import { parsePoolEnv } from "./env.js";
 import { Dispatcher, type DispatcherStats } from "./queue/dispatcher.js";
 import { beat, unregister } from "./queue/heartbeat.js";
 import { QueueClient } from "./queue/client.js";
@@ -225,7 +226,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
 async function main(): Promise<void> {
   let cfg: PoolConfig;
   try {
-    cfg = configFromEnv();
+    cfg = parsePoolEnv(process.env);
   } catch (e) {
     console.error((e as Error).message);
     process.exit(2);
