@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { status as Status } from "@grpc/grpc-js";
 import type { ErrorInfo, Job, ResponseEvent, Usage } from "../../contract/queue/messages.js";
+import { workerErrorCode, type ErrorCode } from "../../contract/errors.js";
 import { ChoiceState } from "./choice.js";
 import { constraintFor, type Constraint } from "./constraints.js";
 import type { ModelProfile } from "./model-profile.js";
@@ -38,7 +39,7 @@ export type StopReason = "cancelled" | "lost" | "killed";
 
 const NO_WORKER_WAIT_MS = 5_000;
 
-function errorInfo(status: number, code: string, message: string, type = errorTypeFor(status)): ErrorInfo {
+function errorInfo(status: number, code: ErrorCode, message: string, type = errorTypeFor(status)): ErrorInfo {
   return { status, type, code, message };
 }
 
@@ -46,7 +47,7 @@ function errorInfo(status: number, code: string, message: string, type = errorTy
 function rpcErrorInfo(e: RpcError): ErrorInfo {
   const http = httpStatusFor(e.code);
   const message = http < 500 ? `The model refused the request's parameters (${e.codeName}).` : `The inference worker failed (${e.codeName}). Please retry.`;
-  return errorInfo(http, `worker_${e.codeName.toLowerCase()}`, message);
+  return errorInfo(http, workerErrorCode(e.codeName), message);
 }
 
 function logprobsOf(lp: { tokenLogprobs: number[]; topLogprobs: { values: number[]; tokenIds: number[] }[] } | undefined): TokenLogprobs | undefined {
