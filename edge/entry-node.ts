@@ -12,7 +12,7 @@ import type { EdgeConfigInput, Logger } from "./config.js";
 import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
 import { quotaAdmission } from "./quota-admission.js";
-import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./metrics-prom.js";
+import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./node/metrics-prom.js";
 import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 import { parseEdgeEnv } from "./env.js";
 
