@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { DEFAULT_ROUTING, POLICIES } from "./routing/policies.js";
 import { DEFAULT_BREAKER } from "./workers/circuit-breaker.js";
-import { DEFAULT_HUNG } from "./workers/registry.js";
+import { DEFAULT_HUNG } from "./workers/watchdog.js";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 

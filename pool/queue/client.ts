@@ -25,12 +25,26 @@ function redisError(e: unknown): string {
   return `redis: ${(e as Error)?.message ?? String(e)}`;
 }
 
+export type QueueOp = "claim" | "append" | "extend" | "ack" | "settle" | "reap" | "begin";
+
+/** Told about every failed queue operation (a Redis failure, returned as a Result error). */
+export interface QueueObserver {
+  queueFailed(op: QueueOp, error: string): void;
+}
+
 export class QueueClient {
   constructor(
     private readonly redis: Redis,
     private readonly poolId: string,
     private readonly leaseMs: number,
+    private readonly observer?: QueueObserver,
   ) {}
+
+  private fail(op: QueueOp, e: unknown): Result<never> {
+    const message = typeof e === "string" ? e : redisError(e);
+    this.observer?.queueFailed(op, message);
+    return err(message);
+  }
 
   async claim(model: string, max: number): Promise<Result<ClaimedJob[]>> {
     let flat: string[];
@@ -42,7 +56,7 @@ export class QueueClient {
         [keys.tenantQueue(model, ""), this.poolId, this.leaseMs, max],
       );
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("claim", e);
     }
     const out: ClaimedJob[] = [];
     for (let i = 0; i + 3 < flat.length; i += 4) {
@@ -74,7 +88,7 @@ export class QueueClient {
       );
       return ok(Array.isArray(r) ? "ok" : "fenced");
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("append", e);
     }
   }
 
@@ -90,7 +104,7 @@ export class QueueClient {
       );
       return ok(lost);
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("extend", e);
     }
   }
 
@@ -99,7 +113,7 @@ export class QueueClient {
       const r = await runScript<number>(this.redis, "ack", [keys.jobs(model), keys.leases(model), keys.owners(model)], [rid, token]);
       return ok(r === 1);
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("ack", e);
     }
   }
 
@@ -121,7 +135,7 @@ export class QueueClient {
       });
       return ok(settled);
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("settle", e);
     }
   }
 
@@ -136,7 +150,7 @@ export class QueueClient {
       );
       return ok(r);
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("reap", e);
     }
   }
 
@@ -152,8 +166,8 @@ export class QueueClient {
       p.exists(keys.cancel(rid));
       if (readOut) p.xrange(keys.out(rid), "-", "+");
       const res = await p.exec();
-      if (!res) return err("redis: transaction aborted");
-      for (const [e] of res) if (e) return err(redisError(e));
+      if (!res) return this.fail("begin", "redis: transaction aborted");
+      for (const [e] of res) if (e) return this.fail("begin", e);
       const cancelled = (res[1][1] as number) === 1;
       const entries = readOut ? (res[2][1] as [string, string[]][]) : [];
       const out: unknown[] = [];
@@ -169,7 +183,7 @@ export class QueueClient {
       }
       return ok({ cancelled, out });
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("begin", e);
     }
   }
 }
