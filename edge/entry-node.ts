@@ -7,47 +7,20 @@ import { serve, type ServerType } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
-import { z } from "zod";
 import { createApp } from "./app.js";
 import { EdgeLifecycle } from "./lifecycle.js";
 import type { EdgeConfigInput, Logger } from "./config.js";
 import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
 import { quotaAdmission } from "./quota-admission.js";
-import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./metrics-prom.js";
+import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./node/metrics-prom.js";
 import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
-
-const EnvSchema = z.object({
-  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
-  EDGE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  /** loopback unless told otherwise: a dev stack is not on the network by accident */
-  EDGE_HOST: z.string().min(1).default("127.0.0.1"),
-  EDGE_KEEPALIVE_MS: z.coerce.number().int().positive().optional(),
-  EDGE_QUEUE_DEADLINE_MS: z.coerce.number().int().positive().optional(),
-  EDGE_MODEL_CACHE_MS: z.coerce.number().int().nonnegative().optional(),
-  EDGE_MAX_BODY_BYTES: z.coerce.number().int().positive().optional(),
-  EDGE_MAX_QUEUED: z.coerce.number().int().nonnegative().optional(),
-  EDGE_CANCEL_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
-  EDGE_RESUME_GRACE_MS: z.coerce.number().int().nonnegative().optional(),
-  /** SIGTERM: how long open responses may run before the edge ends them (clients resume elsewhere) */
-  EDGE_DRAIN_MS: z.coerce.number().int().nonnegative().default(25_000),
-  /** the whole request (headers and body) must arrive within this, or the edge answers 408 */
-  EDGE_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-  ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
-  /** "off" runs without quota admission (benchmark baseline) */
-  EDGE_QUOTAS: z.enum(["on", "off"]).default("on"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** Prometheus GET /metrics on its own port (not the public one); "off" disables, 0 = any free port */
-  EDGE_METRICS_PORT: z
-    .union([z.literal("off"), z.coerce.number().int().min(0).max(65535)])
-    .default(9465),
-  EDGE_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
-  /** how many tenants (first seen) get their own metrics label; the rest are "other" */
-  METRICS_TENANT_LABELS: z.coerce.number().int().nonnegative().default(DEFAULT_TENANT_LABELS),
-});
+import { parseEdgeEnv } from "./env.js";
 
 export interface NodeEdgeOptions {
   redisUrl: string;
+  /** overrides a password in redisUrl */
+  redisPassword?: string;
   /** 0 = any free port */
   port?: number;
   host?: string;
@@ -98,7 +71,12 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   // (EVALSHA with its NOSCRIPT fallback) shares an auto-pipeline ("results[i] is not iterable").
   // maxRetriesPerRequest 2: a command waits through a short blip (reconnect) but a
   // request fails fast, as a 503, while Redis is really down (default: ~20 retries, seconds).
-  const redis = new Redis(opts.redisUrl, { connectionName: "sg-edge", lazyConnect: true, maxRetriesPerRequest: 2 });
+  const redis = new Redis(opts.redisUrl, {
+    connectionName: "sg-edge",
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    ...(opts.redisPassword ? { password: opts.redisPassword } : {}),
+  });
   redis.on("error", (err: Error) => {
     metrics.redisError("connection");
     logger.warn({ err: err.message }, "redis connection error");
@@ -161,30 +139,21 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
 }
 
 async function main(): Promise<void> {
-  const parsed = EnvSchema.safeParse(process.env);
-  if (!parsed.success) {
-    console.error("edge: bad environment:\n" + z.prettifyError(parsed.error));
+  const parsed = parseEdgeEnv(process.env, { runtime: "node" });
+  if (!parsed.ok) {
+    console.error(`edge: bad environment: ${parsed.error}`);
     process.exit(2);
   }
-  const env = parsed.data;
+  const { env, redisUrl, config } = parsed.value;
   const logger = pino({ name: "edge", level: env.LOG_LEVEL });
-  const config: EdgeConfigInput = {
-    keepaliveMs: env.EDGE_KEEPALIVE_MS,
-    queueDeadlineMs: env.EDGE_QUEUE_DEADLINE_MS,
-    modelCacheMs: env.EDGE_MODEL_CACHE_MS,
-    maxBodyBytes: env.EDGE_MAX_BODY_BYTES,
-    defaultMaxQueued: env.EDGE_MAX_QUEUED,
-    cancelGraceMs: env.EDGE_CANCEL_GRACE_MS,
-    resumeGraceMs: env.EDGE_RESUME_GRACE_MS,
-    adminToken: env.ADMIN_TOKEN,
-  };
   const edge = await startNodeEdge({
-    redisUrl: env.REDIS_URL,
+    redisUrl,
+    redisPassword: env.REDIS_PASSWORD,
     port: env.EDGE_PORT,
     host: env.EDGE_HOST,
     config,
     logger,
-    admission: env.EDGE_QUOTAS === "on" ? quotaAdmission() : openAdmission,
+    admission: env.EDGE_QUOTAS ? quotaAdmission() : openAdmission,
     metricsPort: env.EDGE_METRICS_PORT === "off" ? undefined : env.EDGE_METRICS_PORT,
     metricsHost: env.EDGE_METRICS_HOST,
     tenantLabels: env.METRICS_TENANT_LABELS,

@@ -1,7 +1,8 @@
 // Cloudflare Workers entry (workerd, `compatibility_flags = ["nodejs_compat",
 // "enable_request_signal"]`).
 //
-// - Config: the Worker's vars and secrets, parsed once per isolate with zod.
+// - Config: the Worker's vars and secrets, parsed once per isolate with the
+//   edge's one env schema (edge/env.ts; same names as on Node).
 //   A bad value answers every request with a 500 that names the variable
 //   (and logs it once), rather than half-working.
 // - Redis: workerd cannot reuse a socket across requests, so each request
@@ -21,38 +22,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ExecutionContext } from "hono";
 import { Redis, type RedisOptions } from "ioredis";
-import { z } from "zod";
 import { openAdmission } from "./admission.js";
 import { createApp } from "./app.js";
-import type { EdgeConfigInput } from "./config.js";
 import type { EdgeDeps } from "./deps.js";
 import { quotaAdmission } from "./quota-admission.js";
 import { PerRequestStreamReader } from "./streams/per-request.js";
-
-const num = z.coerce.number().int();
-/** Vars arrive as strings (or JSON values from wrangler.toml); secrets as strings. Empty = unset. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" || v === null ? undefined : v), schema.optional());
-
-export const WorkerEnvSchema = z.object({
-  REDIS_URL: z
-    .string({ error: "REDIS_URL is required (redis://host:port or rediss://host:port for TLS)" })
-    .url()
-    .refine((u) => /^rediss?:\/\//.test(u), "REDIS_URL must start with redis:// or rediss://"),
-  /** secret (`wrangler secret put REDIS_PASSWORD`); overrides a password in REDIS_URL */
-  REDIS_PASSWORD: optional(z.string()),
-  /** secret; unset = the admin API answers 404 */
-  ADMIN_TOKEN: optional(z.string().min(16, "ADMIN_TOKEN must be at least 16 characters")),
-  KEEPALIVE_MS: optional(num.positive()),
-  QUEUE_DEADLINE_MS: optional(num.positive()),
-  MODEL_CACHE_MS: optional(num.nonnegative()),
-  MAX_BODY_BYTES: optional(num.positive()),
-  MAX_QUEUED: optional(num.nonnegative()),
-  CANCEL_GRACE_MS: optional(num.nonnegative()),
-  /** "off" runs without quota admission (benchmark baseline) */
-  EDGE_QUOTAS: optional(z.enum(["on", "off"])).transform((v) => v ?? "on"),
-});
-export type WorkerEnv = z.input<typeof WorkerEnvSchema>;
-type ParsedEnv = z.output<typeof WorkerEnvSchema>;
+import { parseEdgeEnv } from "./env.js";
 
 /** Per-request bookkeeping: the request's ExecutionContext and its open connections. */
 interface RequestScope {
@@ -122,11 +97,6 @@ export function workerDeps(redisUrl: string, config: EdgeDeps["config"], opts: {
 type Handler = (request: Request, env: unknown, ctx: ExecutionContext) => Response | Promise<Response>;
 let handler: Handler | undefined;
 
-/** "REDIS_URL: ...; KEEPALIVE_MS: ..." — one line, naming each bad variable. */
-function describeIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "env"}: ${i.message}`).join("; ");
-}
-
 function misconfigured(message: string): Handler {
   console.error(`speedgate edge Worker: bad configuration: ${message}`);
   const body = JSON.stringify({
@@ -137,28 +107,20 @@ function misconfigured(message: string): Handler {
 
 /** Parses the bindings into the app (or into an error handler), once per isolate. */
 export function buildHandler(rawEnv: unknown): Handler {
-  const parsed = WorkerEnvSchema.safeParse(rawEnv ?? {});
-  if (!parsed.success) return misconfigured(describeIssues(parsed.error));
-  const env: ParsedEnv = parsed.data;
-  const config: EdgeConfigInput = {
-    keepaliveMs: env.KEEPALIVE_MS,
-    queueDeadlineMs: env.QUEUE_DEADLINE_MS,
-    modelCacheMs: env.MODEL_CACHE_MS,
-    maxBodyBytes: env.MAX_BODY_BYTES,
-    defaultMaxQueued: env.MAX_QUEUED,
-    cancelGraceMs: env.CANCEL_GRACE_MS,
-    adminToken: env.ADMIN_TOKEN,
-  };
+  // Same variables as the Node edge (edge/env.ts); a bad one names itself.
+  const parsed = parseEdgeEnv((rawEnv ?? {}) as Record<string, unknown>, { runtime: "worker" });
+  if (!parsed.ok) return misconfigured(parsed.error);
+  const { env, redisUrl, config } = parsed.value;
   let app: ReturnType<typeof createApp>;
   try {
     app = createApp(
-      workerDeps(env.REDIS_URL, config, {
+      workerDeps(redisUrl, config, {
         password: env.REDIS_PASSWORD,
-        admission: env.EDGE_QUOTAS === "on" ? quotaAdmission() : openAdmission,
+        admission: env.EDGE_QUOTAS ? quotaAdmission() : openAdmission,
       }),
     );
   } catch (err) {
-    return misconfigured(err instanceof z.ZodError ? describeIssues(err) : String(err));
+    return misconfigured(err instanceof Error ? err.message : String(err));
   }
   return (request, workerEnv, ctx) => {
     const s: RequestScope = { ctx, open: 0 };

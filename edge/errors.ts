@@ -1,9 +1,11 @@
-// The edge's closed set of error codes. Each maps to one HTTP status and one
+// The edge's OpenAI error table: each code the edge raises itself (a subset of
+// the one closed ErrorCode set, contract/errors.ts) maps to one HTTP status and one
 // OpenAI error `type`, and every error response is rendered by `errorResponse`
 // as {"error":{"message","type","param","code"}}, so clients (and the official
 // SDKs) see the same shape whatever failed. Expected failures are EdgeError
 // values; anything else is a bug and becomes a logged 500.
 import type { Context } from "hono";
+import type { ErrorCode } from "../contract/errors.js";
 
 export const ERROR_CODES = {
   invalid_request: { status: 400, type: "invalid_request_error" },
@@ -21,16 +23,17 @@ export const ERROR_CODES = {
   service_unavailable: { status: 503, type: "server_error" },
   queue_timeout: { status: 503, type: "server_error" },
   internal_error: { status: 500, type: "server_error" },
-} as const satisfies Record<string, { status: number; type: string }>;
+} as const satisfies Partial<Record<ErrorCode, { status: number; type: string }>>;
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+/** The codes an EdgeError may carry. */
+export type EdgeErrorCode = keyof typeof ERROR_CODES;
 
 export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: ErrorCode | null };
 }
 
 export class EdgeError extends Error {
-  readonly code: ErrorCode;
+  readonly code: EdgeErrorCode;
   readonly param: string | null;
   /** Seconds, rendered as Retry-After (429/503). */
   readonly retryAfterS: number | undefined;
@@ -38,7 +41,7 @@ export class EdgeError extends Error {
   readonly headers: Record<string, string>;
 
   constructor(
-    code: ErrorCode,
+    code: EdgeErrorCode,
     message: string,
     opts: { param?: string | null; retryAfterS?: number; headers?: Record<string, string> } = {},
   ) {
@@ -67,7 +70,7 @@ export class UpstreamError extends Error {
   constructor(
     readonly status: number,
     readonly type: string,
-    readonly code: string | null,
+    readonly code: ErrorCode | null,
     message: string,
     readonly retryAfterS?: number,
   ) {

@@ -34,11 +34,10 @@ export class EdgeLifecycle {
     this.isDraining = true;
     const before = this.open.size;
     if (before > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.idle = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-      ]);
+      let deadline!: () => void;
+      const timedOut = new Promise<void>((resolve) => (deadline = resolve));
+      const timer = setTimeout(deadline, deadlineMs);
+      await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), timedOut]);
       clearTimeout(timer);
     }
     const ended = this.open.size;

@@ -1,7 +1,7 @@
 // What the edge app reports about each request, as one runtime-free seam:
 // routes and the relay fill in a RequestObs, the observe middleware hands the
 // finished summary to EdgeMetrics. The Node entry plugs in a Prometheus
-// implementation (edge/metrics-prom.ts); workerd and tests get the no-op.
+// implementation (edge/node/metrics-prom.ts); workerd and tests get the no-op.
 import type { Usage } from "../contract/queue/messages.js";
 
 export type Operation = "chat" | "text_completion";

@@ -2,8 +2,9 @@
 // the request's meta, enqueue the Job, ask where it stands, cancel it.
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CANCEL_CHANNEL, WAKE_CHANNEL, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
-import { pipelineScript, runScript, scriptPipeline } from "../contract/queue/lua/index.js";
+import { CANCEL_CHANNEL, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
+import { scriptPipeline } from "../contract/queue/lua/index.js";
+import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
 
 /**
@@ -60,21 +61,8 @@ export async function touchMeta(redis: Redis, rid: string): Promise<void> {
   await redis.expire(keys.meta(rid), REQUEST_TTL_S);
 }
 
-function enqueueArgs(job: Job, maxQueued: number) {
-  // The Job is built typed by the route; re-validating it here cost a visible share of admission CPU.
-  const body = JSON.stringify(job);
-  return {
-    keys: [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-    args: [job.id, body, job.tenant_id, maxQueued, WAKE_CHANNEL, job.model],
-  };
-}
-
 /** Runs enqueue.lua. Returns the position in the tenant's queue (1 = next), or null when the tenant's queue is full. */
-export async function enqueueJob(redis: Redis, job: Job, maxQueued: number): Promise<number | null> {
-  const a = enqueueArgs(job, maxQueued);
-  const pos = Number(await runScript(redis, "enqueue", a.keys, a.args));
-  return pos < 0 ? null : pos;
-}
+export const enqueueJob = (redis: Redis, job: Job, maxQueued: number): Promise<number | null> => enqueue(redis, job, maxQueued);
 
 /**
  * Writes the request's meta and enqueues its Job in one pipeline: one socket
@@ -83,13 +71,11 @@ export async function enqueueJob(redis: Redis, job: Job, maxQueued: number): Pro
  * Returns the queue position, or null when the tenant's queue is full.
  */
 export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number): Promise<number | null> {
-  const a = enqueueArgs(job, maxQueued);
   const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
-  const res = await pipelineScript(redis, p, "enqueue", a.keys, a.args).exec();
+  const res = await enqueueOn(redis, p, job, maxQueued).exec();
   const failed = res?.find(([err]) => err);
   if (!res || failed) throw failed?.[0] ?? new Error("enqueue pipeline aborted");
-  const pos = Number(res[2][1]);
-  return pos < 0 ? null : pos;
+  return position(res[2][1]);
 }
 
 /** 1-based position of a still-waiting request in its tenant's queue, or null once claimed (or gone). */

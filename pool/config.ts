@@ -1,10 +1,10 @@
-// Pool configuration, parsed once at the entry from the environment (or given
-// directly to startPool by tests). Invalid config fails loudly with every problem listed.
+// Pool configuration, parsed once at the entry from the environment (pool/env.ts)
+// or given directly to startPool by tests. Invalid config fails loudly with every problem listed.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { DEFAULT_ROUTING, POLICIES } from "./routing/policies.js";
 import { DEFAULT_BREAKER } from "./workers/circuit-breaker.js";
-import { DEFAULT_HUNG } from "./workers/registry.js";
+import { DEFAULT_HUNG } from "./workers/watchdog.js";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -120,71 +120,4 @@ export function parseConfig(input: PoolConfigInput): PoolConfig {
     throw new Error(`invalid pool config:\n${lines.join("\n")}`);
   }
   return r.data;
-}
-
-/**
- * Env vars: REDIS_URL, POOL_ID, WORKERS (comma-separated), MODEL, LEASE_MS, HEARTBEAT_MS,
- * REAP_INTERVAL_MS, MAX_IN_FLIGHT, CLAIM_BATCH, IDLE_POLL_MS, COALESCE_MIN_INTERVAL_MS,
- * MAX_ATTEMPTS, HEALTH_INTERVAL_MS, STARTUP_TIMEOUT_MS, LOG_LEVEL,
- * ROUTING_POLICY (kv_aware|load_aware|session|round_robin|least_in_flight), KV_ALPHA,
- * ROUTING_DECODE_TOKEN_COST, BALANCE_ABS_THRESHOLD, BALANCE_REL_THRESHOLD, KV_EVENTS (off),
- * KV_BLOCK_SIZE, CB_FAILURES, CB_COOLDOWN_MS, CB_SUCCESSES, HUNG_MIN_SILENCE_MS,
- * HUNG_GAP_FACTOR, HUNG_PREFILL_TOKENS_PER_S, HUNG_CONFIRM_MS, HUNG_TICK_MS, WORKER_DISCOVERY_MS, WORKERS_DNS (host:port), WORKERS_DNS_INTERVAL_MS,
- * POOL_HTTP_PORT (default 9464; "off" = no HTTP server), POOL_HTTP_HOST, ADMIN_TOKEN,
- * METRICS_TENANT_LABELS, LOADS_INTERVAL_MS, TOKENIZER_THREADS.
- */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PoolConfig {
-  const v = (k: string) => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
-  return parseConfig({
-    redisUrl: v("REDIS_URL") as string,
-    poolId: v("POOL_ID"),
-    workers: (v("WORKERS") ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    model: v("MODEL"),
-    leaseMs: v("LEASE_MS") as unknown as number,
-    heartbeatMs: v("HEARTBEAT_MS") as unknown as number,
-    reapIntervalMs: v("REAP_INTERVAL_MS") as unknown as number,
-    maxInFlight: v("MAX_IN_FLIGHT") as unknown as number,
-    claimBatch: v("CLAIM_BATCH") as unknown as number,
-    idlePollMs: v("IDLE_POLL_MS") as unknown as number,
-    coalesce: { minWriteIntervalMs: v("COALESCE_MIN_INTERVAL_MS") as unknown as number },
-    maxAttempts: v("MAX_ATTEMPTS") as unknown as number,
-    healthIntervalMs: v("HEALTH_INTERVAL_MS") as unknown as number,
-    startupTimeoutMs: v("STARTUP_TIMEOUT_MS") as unknown as number,
-    routingPolicy: v("ROUTING_POLICY") as PoolConfig["routingPolicy"] | undefined,
-    routing: {
-      kvAlpha: v("KV_ALPHA") as unknown as number,
-      decodeTokenCost: v("ROUTING_DECODE_TOKEN_COST") as unknown as number,
-      balanceAbsThreshold: v("BALANCE_ABS_THRESHOLD") as unknown as number,
-      balanceRelThreshold: v("BALANCE_REL_THRESHOLD") as unknown as number,
-      kvEvents: v("KV_EVENTS") === undefined ? undefined : v("KV_EVENTS") !== "off",
-      blockSize: v("KV_BLOCK_SIZE") as unknown as number,
-    },
-    breaker: {
-      failureThreshold: v("CB_FAILURES") as unknown as number,
-      cooldownMs: v("CB_COOLDOWN_MS") as unknown as number,
-      successThreshold: v("CB_SUCCESSES") as unknown as number,
-    },
-    hung: {
-      minSilenceMs: v("HUNG_MIN_SILENCE_MS") as unknown as number,
-      gapFactor: v("HUNG_GAP_FACTOR") as unknown as number,
-      prefillTokensPerS: v("HUNG_PREFILL_TOKENS_PER_S") as unknown as number,
-      confirmMs: v("HUNG_CONFIRM_MS") as unknown as number,
-      tickMs: v("HUNG_TICK_MS") as unknown as number,
-    },
-    workerDiscoveryMs: v("WORKER_DISCOVERY_MS") as unknown as number,
-    workersDns: v("WORKERS_DNS"),
-    workersDnsIntervalMs: v("WORKERS_DNS_INTERVAL_MS") as unknown as number,
-    logLevel: v("LOG_LEVEL") as PoolConfig["logLevel"] | undefined,
-    httpPort: v("POOL_HTTP_PORT") === "off" ? undefined : ((v("POOL_HTTP_PORT") ?? 9464) as unknown as number),
-    httpHost: v("POOL_HTTP_HOST"),
-    adminToken: v("ADMIN_TOKEN"),
-    metricsTenantLabels: v("METRICS_TENANT_LABELS") as unknown as number,
-    loadsIntervalMs: v("LOADS_INTERVAL_MS") as unknown as number,
-    tokenizerThreads: v("TOKENIZER_THREADS") as unknown as number,
-    // TOOL_PARSERS="model=parser,other-model=parser"
-    toolParsers: Object.fromEntries((v("TOOL_PARSERS") ?? "").split(",").filter(Boolean).map((kv) => kv.split("=").map((x) => x.trim()))),
-  });
 }

@@ -5,7 +5,9 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { PoolInfo } from "../contract/queue/messages.js";
-import { configFromEnv, parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
+import { parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
+import { parsePoolEnv } from "./env.js";
+import { Closer } from "./closer.js";
 import { Dispatcher, type DispatcherStats } from "./queue/dispatcher.js";
 import { beat, unregister } from "./queue/heartbeat.js";
 import { QueueClient } from "./queue/client.js";
@@ -14,7 +16,7 @@ import type { ModelTokenizer } from "./tokenizer/model-tokenizer.js";
 import { defaultTokenizerThreads, PromptThreads } from "./tokenizer/prompt-threads.js";
 import { profileOf, type ModelProfile } from "./run/model-profile.js";
 import { WorkerRegistry } from "./workers/registry.js";
-import { instrumentQueue, PoolTelemetry } from "./telemetry/telemetry.js";
+import { PoolTelemetry } from "./telemetry/telemetry.js";
 import { LoadPoller } from "./telemetry/status/loads.js";
 import { buildSnapshot } from "./telemetry/status/snapshot.js";
 import { startStatusServer, type StatusServer } from "./telemetry/status/http.js";
@@ -63,11 +65,20 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     hung: cfg.hung,
     loadsIntervalMs: cfg.loadsIntervalMs,
   });
+  // Everything opened from here on is closed through this one stack (pool/closer.ts).
+  const closer = new Closer();
+  closer.add("workers", () => registry.stop());
   // Workers registered in Redis at run time (workers/discovery.ts); its own connection.
   const discoRedis = cfg.workerDiscoveryMs > 0 ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
   discoRedis?.on("error", (e) => log.error({ err: e.message }, "redis (worker discovery)"));
   const discovery = discoRedis ? new WorkerDiscovery(discoRedis, registry, log) : undefined;
+  if (discoRedis && discovery) {
+    closer.add("worker discovery redis", () => discoRedis.disconnect());
+    closer.add("worker discovery", () => discovery.stop());
+  }
+  // Workers as the A/AAAA records of a name (a Kubernetes headless Service).
   const dns = cfg.workersDns ? new DnsDiscovery(registry, log, { target: cfg.workersDns }) : undefined;
+  if (dns) closer.add("worker dns discovery", () => dns.stop());
 
   // Learn what the workers serve; a worker that is down now joins later via the health loop.
   const deadline = Date.now() + cfg.startupTimeoutMs;
@@ -78,9 +89,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     if (registry.workers.length > 0 && registry.workers.every((w) => w.model !== undefined)) break;
     if (Date.now() > deadline) {
       if (registry.models().length > 0) break;
-      registry.stop();
-      discoRedis?.disconnect();
-      dns?.stop();
+      await closer.close();
       throw new Error(`no worker answered GetModelInfo within ${cfg.startupTimeoutMs} ms: ${cfg.workers.join(", ") || "(none configured or registered)"}`);
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -102,10 +111,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       errors.push(t.ok ? `GetModelInfo from ${w.address}: ${info.ok ? "" : info.error.message}` : t.error);
     }
     if (!tokenizers.has(model)) {
-      registry.stop();
-      discovery?.stop();
-      dns?.stop();
-      discoRedis?.disconnect();
+      await closer.close();
       throw new Error(`cannot load the tokenizer of ${model}:\n  ${errors.join("\n  ")}`);
     }
   }
@@ -114,14 +120,11 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   const threads = new Map<string, PromptThreads>();
   if (threadCount > 0) {
     for (const [m, t] of tokenizers) threads.set(m, PromptThreads.create(t.files, t.extraEosIds, t.boundsData, threadCount, log));
+    closer.add("tokenization threads", () => Promise.all([...threads.values()].map((t) => t.close())).then(() => {}));
     try {
       await Promise.all([...threads.values()].map((t) => t.ready()));
     } catch (e) {
-      await Promise.all([...threads.values()].map((t) => t.close()));
-      registry.stop();
-      discovery?.stop();
-      dns?.stop();
-      discoRedis?.disconnect();
+      await closer.close();
       throw new Error(`cannot start the tokenization threads: ${(e as Error).message}`);
     }
   }
@@ -134,6 +137,14 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   // together); pub/sub needs a dedicated one.
   const redis = new Redis(cfg.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   const sub = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  closer.add(
+    "redis",
+    async () => void (await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})])),
+    () => {
+      redis.disconnect();
+      sub.disconnect();
+    },
+  );
   const loads = new LoadPoller(() => registry.workers, cfg.loadsIntervalMs);
   const telemetry = new PoolTelemetry({ registry, redis, models: () => models, log, tenantLabels: cfg.metricsTenantLabels, loads });
   redis.on("error", (e) => {
@@ -144,7 +155,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     telemetry.redisError("subscriber", e.message);
     log.error({ err: e.message }, "redis (subscriber)");
   });
-  const queue = instrumentQueue(new QueueClient(redis, cfg.poolId, cfg.leaseMs), telemetry);
+  const queue = new QueueClient(redis, cfg.poolId, cfg.leaseMs, telemetry);
   const dispatcher = new Dispatcher(
     cfg,
     models,
@@ -184,11 +195,20 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   };
   await heartbeat();
   const hb = setInterval(() => void heartbeat(), cfg.heartbeatMs);
+  closer.add(
+    "heartbeat",
+    async () => {
+      clearInterval(hb);
+      await unregister(redis, cfg.poolId);
+    },
+    () => clearInterval(hb),
+  );
   telemetry.attach(dispatcher.events);
   await dispatcher.start();
   let http: StatusServer | undefined;
   if (cfg.httpPort !== undefined) {
     loads.start();
+    closer.add("loads", () => loads.stop());
     try {
       http = await startStatusServer({
         port: cfg.httpPort,
@@ -198,19 +218,17 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
         snapshot: () => buildSnapshot({ poolId: cfg.poolId, models, startedAt, telemetry, loads }),
       });
     } catch (e) {
-      loads.stop();
       dispatcher.kill();
-      for (const t of threads.values()) void t.close();
-      clearInterval(hb);
-      registry.stop();
-      discovery?.stop();
-      dns?.stop();
-      discoRedis?.disconnect();
-      redis.disconnect();
-      sub.disconnect();
+      closer.kill();
       throw new Error(`cannot serve the pool's HTTP port ${cfg.httpPort} (POOL_HTTP_PORT): ${(e as Error).message}`);
     }
   }
+  if (http) {
+    const server = http;
+    closer.add("http", () => server.close(), () => void server.close());
+  }
+  // Last in, first out: a graceful stop first lets the in-flight requests finish.
+  closer.add("dispatcher", () => dispatcher.stop(), () => dispatcher.kill());
   log.info({ models, workers: cfg.workers, http: http?.url ?? null }, "pool started");
 
   let stopped = false;
@@ -228,33 +246,16 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     async stop() {
       if (stopped) return;
       stopped = true;
-      await dispatcher.stop();
-      await Promise.all([...threads.values()].map((t) => t.close()));
-      loads.stop();
-      await http?.close();
-      clearInterval(hb);
-      await unregister(redis, cfg.poolId);
-      registry.stop();
-      discovery?.stop();
-      dns?.stop();
-      discoRedis?.disconnect();
-      await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})]);
+      await closer.close((name, e) => log.error({ err: (e as Error)?.message, what: name }, "error while stopping"));
       log.info("pool stopped");
     },
     kill() {
       if (stopped) return;
       stopped = true;
-      clearInterval(hb);
-      loads.stop();
-      void http?.close();
+      // A crashed process writes nothing more: cut Redis before anything else.
       redis.disconnect();
       sub.disconnect();
-      dispatcher.kill();
-      for (const t of threads.values()) void t.close();
-      registry.stop();
-      discovery?.stop();
-      dns?.stop();
-      discoRedis?.disconnect();
+      closer.kill();
     },
   };
 }
@@ -262,7 +263,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
 async function main(): Promise<void> {
   let cfg: PoolConfig;
   try {
-    cfg = configFromEnv();
+    cfg = parsePoolEnv(process.env);
   } catch (e) {
     console.error((e as Error).message);
     process.exit(2);

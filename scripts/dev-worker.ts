@@ -5,7 +5,7 @@
 // demo API key and a curl example; Ctrl-C stops it all.
 //
 // wrangler runs offline: no login, no telemetry (WRANGLER_SEND_METRICS=false),
-// local mode only. Vars go in with --var (REDIS_URL, KEEPALIVE_MS...), as
+// local mode only. Vars go in with --var (REDIS_URL, EDGE_KEEPALIVE_MS...), as
 // `wrangler deploy` would bind them from wrangler.toml and secrets.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,6 +15,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { envInt, envVar } from "../contract/env.js";
 import { seedApiKey } from "../edge/tenants.js";
 import { freePort, startStack, stopChild, type Stack } from "./stack.js";
 
@@ -116,8 +117,8 @@ const Env = z.object({
   DEMO_API_KEY: z.string().min(8).optional(),
   SIM_DECODE_MS: z.coerce.number().positive().default(20),
   /** the Worker's SSE keepalive interval (also how soon it notices a dropped client) */
-  KEEPALIVE_MS: z.coerce.number().int().positive().default(15_000),
-  ADMIN_TOKEN: z.string().min(16).optional(),
+  EDGE_KEEPALIVE_MS: envVar(envInt({ min: 1 }).default(15_000)),
+  ADMIN_TOKEN: envVar(z.string().min(16).optional()),
 });
 
 async function main(): Promise<void> {
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
       port: env.WORKER_PORT,
       vars: {
         REDIS_URL: stack.redisUrl,
-        KEEPALIVE_MS: String(env.KEEPALIVE_MS),
+        EDGE_KEEPALIVE_MS: String(env.EDGE_KEEPALIVE_MS),
         ...(env.ADMIN_TOKEN ? { ADMIN_TOKEN: env.ADMIN_TOKEN } : {}),
       },
       onLine: (line) => line.trim() && console.log(`[worker] ${line}`),

@@ -1,6 +1,7 @@
 // Messages that cross Redis between edge and pool. Both sides parse them with
 // these zod schemas, so a change here is a change of the contract.
 import { z } from "zod";
+import { toErrorCode } from "../errors.js";
 import { LimitsSchema } from "./tenancy.js";
 
 /** Sampling parameters as the edge validated them, already mapped to wire meaning. */
@@ -127,10 +128,14 @@ export const ErrorInfoSchema = z.object({
   /** HTTP status the edge should answer with (when headers are not yet sent). */
   status: z.number().int(),
   type: z.string(),
-  code: z.string().nullable(),
+  /** One of contract/errors.ts's codes; read tolerantly: an unknown one (another pool version) becomes "upstream_error". */
+  code: z
+    .string()
+    .nullable()
+    .transform((c) => (c === null ? null : toErrorCode(c))),
   message: z.string(),
 });
-export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+export type ErrorInfo = z.output<typeof ErrorInfoSchema>;
 
 /**
  * A piece of a tool call. The first piece of call `index` carries its `id` and

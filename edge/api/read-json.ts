@@ -31,7 +31,7 @@ export async function readJson(c: Context<EdgeEnv>, maxBytes: number): Promise<u
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
   }

@@ -14,8 +14,9 @@ export function healthRoutes(deps: ResolvedDeps): Hono<EdgeEnv> {
     try {
       const lease = await deps.redis();
       try {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), READY_TIMEOUT_MS)));
+        let fail!: (e: Error) => void;
+        const timeout = new Promise<never>((_, reject) => (fail = reject));
+        const timer = setTimeout(() => fail(new Error("timeout")), READY_TIMEOUT_MS);
         await Promise.race([lease.redis.ping(), timeout]).finally(() => clearTimeout(timer));
       } finally {
         lease.release();

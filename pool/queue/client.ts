@@ -1,8 +1,12 @@
 // The pool's side of the Redis queue contract (contract/queue/README.md steps 2-6),
-// one typed wrapper per Lua script. ioredis errors become Result errors here.
+// over the scripts' typed wrappers (contract/queue/scripts/). ioredis errors become Result errors here.
 import type { Redis } from "ioredis";
-import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
-import { runScript } from "../../contract/queue/lua/index.js";
+import { keys } from "../../contract/queue/keys.js";
+import { ack } from "../../contract/queue/scripts/ack.js";
+import { append } from "../../contract/queue/scripts/append.js";
+import { claim, type ClaimReply } from "../../contract/queue/scripts/claim.js";
+import { extend } from "../../contract/queue/scripts/extend.js";
+import { reap } from "../../contract/queue/scripts/reap.js";
 import { JobSchema, type Job, type ResponseEvent, type Usage } from "../../contract/queue/messages.js";
 import { settle } from "../../contract/queue/tenancy.js";
 import { err, ok, type Result } from "../../contract/result.js";
@@ -25,40 +29,49 @@ function redisError(e: unknown): string {
   return `redis: ${(e as Error)?.message ?? String(e)}`;
 }
 
+export type QueueOp = "claim" | "append" | "extend" | "ack" | "settle" | "reap" | "begin";
+
+/** Told about every failed queue operation (a Redis failure, returned as a Result error). */
+export interface QueueObserver {
+  queueFailed(op: QueueOp, error: string): void;
+}
+
 export class QueueClient {
   constructor(
     private readonly redis: Redis,
     private readonly poolId: string,
     private readonly leaseMs: number,
+    private readonly observer?: QueueObserver,
   ) {}
 
+  private fail(op: QueueOp, e: unknown): Result<never> {
+    const message = typeof e === "string" ? e : redisError(e);
+    this.observer?.queueFailed(op, message);
+    return err(message);
+  }
+
   async claim(model: string, max: number): Promise<Result<ClaimedJob[]>> {
-    let flat: string[];
+    let replies: ClaimReply[];
     try {
-      flat = await runScript<string[]>(
-        this.redis,
-        "claim",
-        [keys.jobs(model), keys.activeTenants(model), keys.virtualTimes(model), keys.leases(model), keys.owners(model)],
-        [keys.tenantQueue(model, ""), this.poolId, this.leaseMs, max],
-      );
+      replies = await claim(this.redis, { model, poolId: this.poolId, leaseMs: this.leaseMs, max });
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("claim", e);
     }
     const out: ClaimedJob[] = [];
-    for (let i = 0; i + 3 < flat.length; i += 4) {
-      let status = flat[i] as ClaimStatus;
-      const token = flat[i + 3];
+    for (const c of replies) {
+      let status: ClaimStatus = c.status;
+      const token = c.token;
       let job: Job | undefined;
       if (status !== "invalid") {
         try {
-          const parsed = JobSchema.safeParse(JSON.parse(flat[i + 2]));
+          const parsed = JobSchema.safeParse(JSON.parse(c.body));
           if (parsed.success) job = parsed.data;
           else status = "invalid";
         } catch {
           status = "invalid";
         }
       }
-      out.push({ status, rid: flat[i + 1], model, job, token, attempt: Number(token.slice(token.lastIndexOf(":") + 1)) });
+      out.push({ status, rid: c.rid, model, job, token, attempt: Number(token.slice(token.lastIndexOf(":") + 1)) });
     }
     return ok(out);
   }
@@ -66,15 +79,9 @@ export class QueueClient {
   /** Appends events fenced by the write lease; "fenced" = another pool owns the request now. */
   async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced">> {
     try {
-      const r = await runScript<unknown>(
-        this.redis,
-        "append",
-        [keys.out(rid), keys.writeLease(rid)],
-        [token, this.leaseMs, REQUEST_TTL_S, ...events.map((e) => JSON.stringify(e))],
-      );
-      return ok(Array.isArray(r) ? "ok" : "fenced");
+      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events }));
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("append", e);
     }
   }
 
@@ -82,24 +89,17 @@ export class QueueClient {
   async extend(model: string, held: readonly { rid: string; token: string }[]): Promise<Result<string[]>> {
     if (held.length === 0) return ok([]);
     try {
-      const lost = await runScript<string[]>(
-        this.redis,
-        "extend",
-        [keys.leases(model), keys.owners(model)],
-        [this.leaseMs, ...held.flatMap((h) => [h.rid, h.token])],
-      );
-      return ok(lost);
+      return ok(await extend(this.redis, { model, leaseMs: this.leaseMs, held }));
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("extend", e);
     }
   }
 
   async ack(model: string, rid: string, token: string): Promise<Result<boolean>> {
     try {
-      const r = await runScript<number>(this.redis, "ack", [keys.jobs(model), keys.leases(model), keys.owners(model)], [rid, token]);
-      return ok(r === 1);
+      return ok(await ack(this.redis, { model, rid, token }));
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("ack", e);
     }
   }
 
@@ -121,22 +121,16 @@ export class QueueClient {
       });
       return ok(settled);
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("settle", e);
     }
   }
 
   /** Re-queues jobs whose lease lapsed (any pool's); returns their rids. */
   async reap(model: string, max = 100): Promise<Result<string[]>> {
     try {
-      const r = await runScript<string[]>(
-        this.redis,
-        "reap",
-        [keys.leases(model), keys.owners(model), keys.jobs(model), keys.activeTenants(model), keys.virtualTimes(model)],
-        [keys.tenantQueue(model, ""), max],
-      );
-      return ok(r);
+      return ok(await reap(this.redis, { model, max }));
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("reap", e);
     }
   }
 
@@ -152,8 +146,8 @@ export class QueueClient {
       p.exists(keys.cancel(rid));
       if (readOut) p.xrange(keys.out(rid), "-", "+");
       const res = await p.exec();
-      if (!res) return err("redis: transaction aborted");
-      for (const [e] of res) if (e) return err(redisError(e));
+      if (!res) return this.fail("begin", "redis: transaction aborted");
+      for (const [e] of res) if (e) return this.fail("begin", e);
       const cancelled = (res[1][1] as number) === 1;
       const entries = readOut ? (res[2][1] as [string, string[]][]) : [];
       const out: unknown[] = [];
@@ -169,7 +163,7 @@ export class QueueClient {
       }
       return ok({ cancelled, out });
     } catch (e) {
-      return err(redisError(e));
+      return this.fail("begin", e);
     }
   }
 }

@@ -9,7 +9,7 @@ import { TenantLabels } from "../../contract/metrics.js";
 import type { ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import { PoolMetrics } from "./metrics.js";
 import type { RunObserver, RunTrace } from "./run-observer.js";
-import type { ClaimedJob, QueueClient } from "../queue/client.js";
+import type { ClaimedJob, QueueObserver, QueueOp } from "../queue/client.js";
 import type { LoadPoller } from "./status/loads.js";
 import { readQueues, type QueueSnapshot } from "./status/queues.js";
 import { RateWindow, Ring, type RecentError } from "./status/ring.js";
@@ -72,7 +72,7 @@ class Trace implements RunTrace {
   }
 }
 
-export class PoolTelemetry implements RunObserver {
+export class PoolTelemetry implements RunObserver, QueueObserver {
   readonly metrics: PoolMetrics;
   readonly errors: Ring<RecentError>;
   readonly tenants: TenantLabels;
@@ -153,6 +153,11 @@ export class PoolTelemetry implements RunObserver {
 
   tokensPerSecond(worker?: string): number {
     return worker === undefined ? this.rate.perSecond() : (this.workerRates.get(worker)?.perSecond() ?? 0);
+  }
+
+  /** QueueObserver: a failed queue operation counts as a Redis error of that op. */
+  queueFailed(op: QueueOp, error: string): void {
+    this.redisError(op, error);
   }
 
   redisError(op: string, message: string): void {
@@ -255,24 +260,4 @@ export class PoolTelemetry implements RunObserver {
     }
     this.o.log.info(line, "request finished");
   }
-}
-
-const QUEUE_OPS = ["claim", "append", "extend", "ack", "settle", "reap", "begin"] as const;
-
-/**
- * Counts failed queue operations (Result errors, i.e. Redis failures) without
- * touching QueueClient: wraps the instance's methods.
- */
-export function instrumentQueue(queue: QueueClient, telemetry: PoolTelemetry): QueueClient {
-  const q = queue as unknown as Record<string, (...a: unknown[]) => Promise<{ ok: boolean; error?: unknown }>>;
-  for (const op of QUEUE_OPS) {
-    const orig = q[op];
-    if (typeof orig !== "function") continue;
-    q[op] = async (...args: unknown[]) => {
-      const r = await orig.apply(queue, args);
-      if (r && r.ok === false) telemetry.redisError(op, String(r.error));
-      return r;
-    };
-  }
-  return queue;
 }

@@ -10,7 +10,7 @@ import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { WorkerRegistry } from "../../pool/workers/registry.js";
 import { createRouter, DEFAULT_ROUTING } from "../../pool/routing/policies.js";
 import { DnsDiscovery, parseDnsTarget, systemResolver, workerAddress, type HostResolver } from "../../pool/workers/dns-discovery.js";
-import { configFromEnv } from "../../pool/config.js";
+import { parsePoolEnv } from "../../pool/env.js";
 import { waitFor } from "../helpers/wait.js";
 
 /** A logger whose lines the test can read. */
@@ -78,12 +78,12 @@ describe("target parsing and config", () => {
 
   it("reads WORKERS_DNS and WORKERS_DNS_INTERVAL_MS (default 5000) from the environment", () => {
     const base = { REDIS_URL: "redis://127.0.0.1:6379" };
-    expect(configFromEnv(base)).toMatchObject({ workersDns: undefined, workersDnsIntervalMs: 5_000 });
-    expect(configFromEnv({ ...base, WORKERS_DNS: "tokenspeed:50051", WORKERS_DNS_INTERVAL_MS: "250" })).toMatchObject({
+    expect(parsePoolEnv(base)).toMatchObject({ workersDns: undefined, workersDnsIntervalMs: 5_000 });
+    expect(parsePoolEnv({ ...base, WORKERS_DNS: "tokenspeed:50051", WORKERS_DNS_INTERVAL_MS: "250" })).toMatchObject({
       workersDns: "tokenspeed:50051",
       workersDnsIntervalMs: 250,
     });
-    expect(() => configFromEnv({ ...base, WORKERS_DNS: "tokenspeed" })).toThrow(/WORKERS_DNS must be host:port/);
+    expect(() => parsePoolEnv({ ...base, WORKERS_DNS: "tokenspeed" })).toThrow(/WORKERS_DNS must be host:port/);
   });
 });
 

@@ -6,8 +6,8 @@
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { BUCKETS, METRIC, TenantLabels } from "../contract/metrics.js";
-import type { EdgeMetrics, FinishedRequest } from "./metrics.js";
+import { BUCKETS, METRIC, TenantLabels } from "../../contract/metrics.js";
+import type { EdgeMetrics, FinishedRequest } from "../metrics.js";
 
 export class PromEdgeMetrics implements EdgeMetrics {
   readonly registry = new Registry();

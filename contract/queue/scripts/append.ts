@@ -1,0 +1,16 @@
+// append.lua (pool): add events to a request's response stream, fenced by its write lease.
+import type { Redis } from "ioredis";
+import { keys, REQUEST_TTL_S } from "../keys.js";
+import { runScript } from "../lua/index.js";
+import type { ResponseEvent } from "../messages.js";
+
+/** "fenced" = another owner holds the write lease now (nothing was written). */
+export async function append(redis: Redis, p: { rid: string; token: string; leaseMs: number; events: readonly ResponseEvent[] }): Promise<"ok" | "fenced"> {
+  const r = await runScript<unknown>(
+    redis,
+    "append",
+    [keys.out(p.rid), keys.writeLease(p.rid)],
+    [p.token, p.leaseMs, REQUEST_TTL_S, ...p.events.map((e) => JSON.stringify(e))],
+  );
+  return Array.isArray(r) ? "ok" : "fenced";
+}

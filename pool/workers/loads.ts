@@ -1,0 +1,25 @@
+// GetLoads polling for the router (load-aware policies): one snapshot per worker.
+import type { LoadSnapshot } from "../routing/router.js";
+import type { WorkerEntry, Workers } from "./entry.js";
+
+export async function pollLoads(ws: Workers, w: WorkerEntry): Promise<void> {
+  const r = await w.client.getLoads(Math.max(500, ws.opts.loadsIntervalMs));
+  // An empty list means "no data" (wire §3.8); errors keep the last snapshot until it goes stale.
+  if (!r.ok || r.value.loads.length === 0) return;
+  const l = r.value.loads;
+  const snap: LoadSnapshot = {
+    at: performance.now(),
+    running: l.reduce((a, x) => a + x.numRunningReqs, 0),
+    waiting: l.reduce((a, x) => a + x.numWaitingReqs, 0),
+    waitingUncachedTokens: l.reduce((a, x) => a + x.numWaitingUncachedTokens, 0),
+    tokenUsage: l.reduce((a, x) => a + x.tokenUsage, 0) / l.length,
+    genThroughput: l.reduce((a, x) => a + x.genThroughput, 0),
+    maxTotalTokens: l.reduce((a, x) => a + x.maxTotalNumTokens, 0),
+  };
+  w.loads = snap;
+  ws.router.loadsUpdated?.(w.address, snap);
+}
+
+/** Polls every ready worker once. */
+export const pollReadyLoads = (ws: Workers): Promise<unknown> =>
+  Promise.all(ws.workers.filter((w) => w.state === "ready").map((w) => pollLoads(ws, w)));
