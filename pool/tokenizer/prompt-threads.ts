@@ -13,6 +13,14 @@ import type { Prompt, PromptError } from "../run/prompt.js";
 import type { LengthBoundsData } from "./length-bound.js";
 import type { ThreadInit, ThreadJob } from "./prompt-thread.js";
 
+/**
+ * The thread's module: compiled (the deploy images run dist/*.js, without tsx) it is
+ * loaded as is; from the TypeScript sources, through a bootstrap that registers tsx.
+ */
+const THREAD_ENTRY = import.meta.url.endsWith(".js")
+  ? new URL("./prompt-thread.js", import.meta.url)
+  : new URL("./prompt-thread-entry.mjs", import.meta.url);
+
 export type ThreadResult = Result<Prompt, PromptError | { code: "tokenizer_failed"; message: string }>;
 
 export function defaultTokenizerThreads(): number {
@@ -53,7 +61,7 @@ export class PromptThreads {
 
   private spawn(): Slot {
     // execArgv: [] — the entry registers tsx itself (inheriting `--import tsx` would load it twice).
-    const worker = new Worker(new URL("./prompt-thread-entry.mjs", import.meta.url), { workerData: this.init, execArgv: [] });
+    const worker = new Worker(THREAD_ENTRY, { workerData: this.init, execArgv: [] });
     worker.unref();
     const slot: Slot = { worker, ready: Promise.resolve(), pending: new Map(), stats: { hits: 0, misses: 0 } };
     slot.ready = new Promise<void>((resolve, reject) => {

@@ -6,28 +6,24 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
+import { EDGE_ENV_ALIASES, edgeEnvSchema } from "../../edge/env.js";
+import { poolEnvSchema } from "../../pool/env.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const k8sDir = join(root, "deploy", "k8s");
 
-/** Env var names the code reads. One place, so it can later read the zod env schemas instead. */
+/** Every variable a deployable reads: the keys of the edge and pool env schemas, plus what deploy/ and sim/ read directly. */
 export function knownEnvNames(): Set<string> {
-  const names = new Set<string>();
-  const patterns = [
-    /process\.env\.([A-Z][A-Z0-9_]*)/g, // process.env.X
-    /process\.env\[["']([A-Z][A-Z0-9_]*)["']\]/g, // process.env["X"]
-    /\benv\.([A-Z][A-Z0-9_]*)\b/g, // env.X (a parsed env object)
-    /\bv\(["']([A-Z][A-Z0-9_]*)["']\)/g, // v("X") in pool/config.ts
-    /^\s+([A-Z][A-Z0-9_]*):\s*z\./gm, // X: z.… keys of an env schema
-  ];
+  const names = new Set<string>([...Object.keys(edgeEnvSchema.shape), ...Object.keys(poolEnvSchema.shape), ...Object.keys(EDGE_ENV_ALIASES)]);
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [join(dir, e.name)] : [],
     );
-  for (const dir of ["edge", "pool", "sim", "deploy"]) {
+  for (const dir of ["sim", "deploy"]) {
     for (const file of walk(join(root, dir))) {
       const src = readFileSync(file, "utf8");
-      for (const re of patterns) for (const m of src.matchAll(re)) names.add(m[1]);
+      // process.env.X, or the keys of a small env schema (deploy/seed-demo.ts)
+      for (const m of src.matchAll(/process\.env\.([A-Z][A-Z0-9_]*)|^\s+([A-Z][A-Z0-9_]*): z\./gm)) names.add((m[1] ?? m[2])!);
     }
   }
   return names;
