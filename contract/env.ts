@@ -67,6 +67,17 @@ export const envList = () =>
       .filter(Boolean),
   );
 
+/** "host:port,host:port" (Redis Cluster seeds) → ["host:port", ...]; anything else is an error. */
+export const envHostPorts = () =>
+  envList().transform((items, ctx) => {
+    const bad = items.find((x) => !/^\[?[^\]\s]+?\]?:\d{1,5}$/.test(x));
+    if (bad !== undefined || items.length === 0) {
+      ctx.addIssue({ code: "custom", message: `expected comma-separated host:port seeds, got ${JSON.stringify(bad ?? "")}` });
+      return z.NEVER;
+    }
+    return items;
+  });
+
 /** "k=v,k2=v2" → { k: "v", k2: "v2" }; a piece without "=" is an error. */
 export const envMap = () =>
   envList().transform((items, ctx) => {

@@ -4,7 +4,8 @@
 // app with @hono/node-server. Run directly (`npm run edge`) it prints one JSON
 // line {"ready":true,"url":...} on stdout when listening (scripts/stack.ts waits for it).
 import { serve, type ServerType } from "@hono/node-server";
-import { Redis } from "ioredis";
+import { connectRedis, asCluster } from "../contract/node/redis-connect.js";
+import { ClusterStreamReader } from "./node/cluster-streams.js";
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { createApp } from "./app.js";
@@ -19,7 +20,9 @@ import { parseEdgeEnv } from "./env.js";
 
 export interface NodeEdgeOptions {
   redisUrl: string;
-  /** overrides a password in redisUrl */
+  /** Redis Cluster seeds (host:port): set = a Cluster instead of redisUrl */
+  redisClusterNodes?: readonly string[];
+  /** overrides a password in redisUrl (or every cluster node's) */
   redisPassword?: string;
   /** 0 = any free port */
   port?: number;
@@ -71,18 +74,18 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   // (EVALSHA with its NOSCRIPT fallback) shares an auto-pipeline ("results[i] is not iterable").
   // maxRetriesPerRequest 2: a command waits through a short blip (reconnect) but a
   // request fails fast, as a 503, while Redis is really down (default: ~20 retries, seconds).
-  const redis = new Redis(opts.redisUrl, {
-    connectionName: "sg-edge",
-    lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    ...(opts.redisPassword ? { password: opts.redisPassword } : {}),
-  });
+  const redis = connectRedis(
+    { url: opts.redisUrl, clusterNodes: opts.redisClusterNodes, password: opts.redisPassword },
+    { connectionName: "sg-edge", lazyConnect: true, maxRetriesPerRequest: 2 },
+  );
   redis.on("error", (err: Error) => {
     metrics.redisError("connection");
     logger.warn({ err: err.message }, "redis connection error");
   });
   await redis.connect();
-  const streams = new MultiplexedStreamReader(redis, { logger });
+  // On a cluster the open streams live on several masters: one blocking reader per master.
+  const cluster = asCluster(redis);
+  const streams = cluster ? new ClusterStreamReader(cluster, { logger }) : new MultiplexedStreamReader(redis, { logger });
   const lifecycle = new EdgeLifecycle();
   const app = createApp({
     lifecycle,
@@ -144,10 +147,11 @@ async function main(): Promise<void> {
     console.error(`edge: bad environment: ${parsed.error}`);
     process.exit(2);
   }
-  const { env, redisUrl, config } = parsed.value;
+  const { env, redisUrl, redisClusterNodes, config } = parsed.value;
   const logger = pino({ name: "edge", level: env.LOG_LEVEL });
   const edge = await startNodeEdge({
     redisUrl,
+    redisClusterNodes,
     redisPassword: env.REDIS_PASSWORD,
     port: env.EDGE_PORT,
     host: env.EDGE_HOST,

@@ -3,7 +3,7 @@
 // variable means the same thing on Node and on workerd. Defaults come from
 // EdgeConfigSchema, the single source of the edge's tunables.
 import { z } from "zod";
-import { applyAliases, describeEnvError, envBool, envInt, envPort, envVar, LOG_LEVELS } from "../contract/env.js";
+import { applyAliases, describeEnvError, envBool, envHostPorts, envInt, envPort, envVar, LOG_LEVELS } from "../contract/env.js";
 import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 import type { Result } from "../contract/result.js";
 import { EdgeConfigSchema, type EdgeConfigInput } from "./config.js";
@@ -19,7 +19,10 @@ export const edgeEnvSchema = z.object({
       .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://")
       .optional(),
   ).describe(`Redis to queue into (rediss:// for TLS). Node: default ${NODE_REDIS_URL}; Workers: required.`),
-  REDIS_PASSWORD: envVar(z.string().optional()).describe("Overrides a password in REDIS_URL (on Workers: a secret)."),
+  REDIS_CLUSTER_NODES: envVar(envHostPorts().optional()).describe(
+    "Node only: comma-separated host:port seeds of a Redis Cluster (used instead of REDIS_URL); Workers refuse it.",
+  ),
+  REDIS_PASSWORD: envVar(z.string().optional()).describe("Overrides a password in REDIS_URL, or every cluster node's password (on Workers: a secret)."),
   ADMIN_TOKEN: envVar(z.string().min(16, "must be at least 16 characters").optional()).describe(
     "Bearer token of the admin API (/admin/v1), ≥ 16 characters; unset = the admin API answers 404.",
   ),
@@ -80,6 +83,8 @@ export const EDGE_ENV_ALIASES: Record<string, string> = {
 export interface EdgeSettings {
   env: EdgeEnv;
   redisUrl: string;
+  /** Redis Cluster seeds (host:port); set = use a Cluster, not redisUrl (Node only) */
+  redisClusterNodes?: string[];
   /** what createApp takes as `config` */
   config: EdgeConfigInput;
 }
@@ -97,6 +102,11 @@ export function parseEdgeEnv(
   const parsed = edgeEnvSchema.safeParse(aliased);
   if (!parsed.success) return { ok: false, error: describeEnvError(parsed.error, from) };
   const env = parsed.data;
+  if (env.REDIS_CLUSTER_NODES && opts.runtime === "worker") {
+    // A Worker opens one connection per request (workerd cannot keep one across
+    // requests); a Cluster client would rediscover the slot map on every request.
+    return { ok: false, error: "REDIS_CLUSTER_NODES: not supported on Workers (one connection per request); point REDIS_URL at one Redis, or run the Node edge" };
+  }
   const redisUrl = env.REDIS_URL ?? (opts.runtime === "node" ? NODE_REDIS_URL : undefined);
   if (!redisUrl) return { ok: false, error: "REDIS_URL: required (redis://host:port or rediss://host:port for TLS)" };
   return {
@@ -104,6 +114,7 @@ export function parseEdgeEnv(
     value: {
       env,
       redisUrl,
+      ...(env.REDIS_CLUSTER_NODES ? { redisClusterNodes: env.REDIS_CLUSTER_NODES } : {}),
       config: {
         keepaliveMs: env.EDGE_KEEPALIVE_MS,
         queueDeadlineMs: env.EDGE_QUEUE_DEADLINE_MS,

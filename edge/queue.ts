@@ -2,7 +2,7 @@
 // the request's meta, enqueue the Job, ask where it stands, cancel it.
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { CANCEL_CHANNEL, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
+import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
 import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
@@ -68,9 +68,15 @@ export const enqueueJob = (redis: Redis, job: Job, maxQueued: number): Promise<n
  * Writes the request's meta and enqueues its Job in one pipeline: one socket
  * write and one round trip (syscalls dominate the edge's CPU), and Redis runs
  * them in order, so the meta exists before any pool can claim the job.
- * Returns the queue position, or null when the tenant's queue is full.
+ * On a cluster the two live in different slots (often on different masters), so
+ * the meta is written first and the enqueue follows once it is stored: same order,
+ * one more round trip. Returns the queue position, or null when the tenant's queue is full.
  */
 export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number): Promise<number | null> {
+  if (redis.isCluster) {
+    await redis.multi().hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S).exec();
+    return enqueue(redis, job, maxQueued);
+  }
   const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
   const res = await enqueueOn(redis, p, job, maxQueued).exec();
   const failed = res?.find(([err]) => err);
@@ -89,7 +95,16 @@ export async function isClaimed(redis: Redis, model: string, rid: string): Promi
   return (await redis.hexists(keys.owners(model), rid)) === 1;
 }
 
-/** Marks the request cancelled (durable key, for a pool that claims it later) and tells pools now (pub/sub). */
-export async function cancelRequest(redis: Redis, rid: string, reason: string): Promise<void> {
-  await redis.pipeline().set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S).publish(CANCEL_CHANNEL, rid).exec();
+/**
+ * Marks the request cancelled and tells the pool holding it. The durable key comes
+ * first: a pool that claims the request after the owner lookup below sees the key
+ * when it starts the run (and every running pool re-reads it at each lease refresh).
+ * The message goes only to the owner's shard channel; a request still queued has none.
+ */
+export async function cancelRequest(redis: Redis, rid: string, model: string, reason: string): Promise<void> {
+  await redis.set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S);
+  const owner = await redis.hget(keys.owners(model), rid);
+  if (owner === null) return;
+  const poolId = owner.slice(0, owner.lastIndexOf(":"));
+  await redis.spublish(cancelChannel(poolId), rid);
 }

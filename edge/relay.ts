@@ -127,7 +127,7 @@ function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, re
       const lease = await deps.redis();
       try {
         if (grace > 0 && (await attachCount(lease.redis, t.rid, false)) !== t.attach) return;
-        await cancelRequest(lease.redis, t.rid, reason);
+        await cancelRequest(lease.redis, t.rid, t.meta.model, reason);
         deps.logger.info({ requestId: t.rid, tenant: t.meta.tenant_id, model: t.meta.model, reason, ms: deps.now() - started }, "request cancelled");
       } finally {
         lease.release();

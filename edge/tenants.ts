@@ -55,13 +55,11 @@ export async function seedApiKey(redis: Redis, opts: SeedApiKeyOptions): Promise
     models: opts.models ?? null,
     limits: opts.keyLimits ?? {},
   });
-  await redis
-    .multi()
-    .set(keys.tenant(tenant.id), JSON.stringify(tenant))
-    .sadd(keys.tenantIndex(), tenant.id)
-    .set(keys.apiKey(hash), JSON.stringify(record))
-    .hset(keys.tenantKeys(tenant.id), record.key_id, hash)
-    .exec();
+  // Ordered steps, not one MULTI: the key record and the tenant index live in other
+  // slots than the tenant's keys on a Redis Cluster (edge/admin/store.ts explains the order).
+  await redis.multi().set(keys.tenant(tenant.id), JSON.stringify(tenant)).hset(keys.tenantKeys(tenant.id), record.key_id, hash).exec();
+  await redis.sadd(keys.tenantIndex(), tenant.id);
+  await redis.set(keys.apiKey(hash), JSON.stringify(record));
   return { tenant, record };
 }
 

@@ -10,6 +10,10 @@ const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 export const PoolConfigSchema = z.object({
   redisUrl: z.string().url(),
+  /** Redis Cluster seeds (host:port); set = a Cluster is used and redisUrl is ignored. */
+  redisClusterNodes: z.array(z.string().min(1)).optional(),
+  /** Overrides a password in redisUrl; on a cluster, every node's password. */
+  redisPassword: z.string().optional(),
   poolId: z.string().min(1).default(() => `pool-${randomUUID().slice(0, 8)}`),
   /**
    * gRPC addresses of the TokenSpeed workers ("host:port" or "grpc://host:port"). May be

@@ -2,7 +2,7 @@
 // PoolConfig. Defaults come from PoolConfigSchema, the single source of the
 // pool's tunables, so an unset variable and an omitted config field agree.
 import { z } from "zod";
-import { describeEnvError, envBool, envInt, envList, envMap, envNumber, envPort, envVar, LOG_LEVELS } from "../contract/env.js";
+import { describeEnvError, envBool, envHostPorts, envInt, envList, envMap, envNumber, envPort, envVar, LOG_LEVELS } from "../contract/env.js";
 import { parseConfig, PoolConfigSchema, type PoolConfig } from "./config.js";
 import { POLICIES } from "./routing/policies.js";
 
@@ -11,7 +11,9 @@ const ms = (def: number, what: string) => envVar(envInt({ min: 1 }).default(def)
 const TOOL_PARSERS = ["qwen3", "kimi_k2", "none"] as const;
 
 export const poolEnvSchema = z.object({
-  REDIS_URL: envVar(z.string({ error: "required" }).url()).describe("Redis the edges queue into (required)."),
+  REDIS_URL: envVar(z.string().url().optional()).describe("Redis the edges queue into (required unless REDIS_CLUSTER_NODES is set)."),
+  REDIS_CLUSTER_NODES: envVar(envHostPorts().optional()).describe("Comma-separated host:port seeds of a Redis Cluster (used instead of REDIS_URL)."),
+  REDIS_PASSWORD: envVar(z.string().optional()).describe("Overrides a password in REDIS_URL, or every cluster node's password."),
   POOL_ID: envVar(z.string().optional()).describe("This pool's id in the registry and in lease owners; unset = pool-<8 random hex>."),
   WORKERS: envVar(envList().default([])).describe(
     "Comma-separated gRPC addresses of TokenSpeed workers (host:port); may be empty when workers register at run time.",
@@ -91,8 +93,12 @@ export function parsePoolEnv(raw: Record<string, unknown> = process.env): PoolCo
   const parsed = poolEnvSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`pool: bad environment: ${describeEnvError(parsed.error)}`);
   const e = parsed.data;
+  if (!e.REDIS_URL && !e.REDIS_CLUSTER_NODES) throw new Error("pool: bad environment: REDIS_URL: required (or REDIS_CLUSTER_NODES for a Redis Cluster)");
   return parseConfig({
-    redisUrl: e.REDIS_URL,
+    // with a cluster, redisUrl is unused; a placeholder keeps the config's one required field simple
+    redisUrl: e.REDIS_URL ?? "redis://cluster",
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisPassword: e.REDIS_PASSWORD,
     poolId: e.POOL_ID,
     workers: e.WORKERS,
     model: e.MODEL,

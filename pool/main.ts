@@ -2,7 +2,7 @@
 // (`npx tsx pool/main.ts`) it reads the environment and serves until SIGTERM/SIGINT.
 import type { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
-import { Redis } from "ioredis";
+import { connectRedis } from "../contract/node/redis-connect.js";
 import pino, { type Logger } from "pino";
 import type { PoolInfo } from "../contract/queue/messages.js";
 import { parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
@@ -69,7 +69,8 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   const closer = new Closer();
   closer.add("workers", () => registry.stop());
   // Workers registered in Redis at run time (workers/discovery.ts); its own connection.
-  const discoRedis = cfg.workerDiscoveryMs > 0 ? new Redis(cfg.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  const target = { url: cfg.redisUrl, clusterNodes: cfg.redisClusterNodes, password: cfg.redisPassword };
+  const discoRedis = cfg.workerDiscoveryMs > 0 ? connectRedis(target, { maxRetriesPerRequest: 3 }) : undefined;
   discoRedis?.on("error", (e) => log.error({ err: e.message }, "redis (worker discovery)"));
   const discovery = discoRedis ? new WorkerDiscovery(discoRedis, registry, log) : undefined;
   if (discoRedis && discovery) {
@@ -134,9 +135,10 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   dns?.start(cfg.workersDnsIntervalMs);
 
   // Commands share one connection (auto-pipelined: concurrent requests' writes go out
-  // together); pub/sub needs a dedicated one.
-  const redis = new Redis(cfg.redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
-  const sub = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null });
+  // together); pub/sub needs a dedicated one (on a cluster: one per master, resubscribed
+  // on the new master after a failover).
+  const redis = connectRedis(target, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+  const sub = connectRedis(target, { maxRetriesPerRequest: null, shardedSubscribers: true });
   closer.add(
     "redis",
     async () => void (await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})])),

@@ -4,6 +4,9 @@
 //   {r:<rid>}    one request's response stream, its write lease (fencing) and cancel marker
 //   {t:<tenant>} one tenant's record, keys, quota buckets and usage counters
 //   {reg}        the registry of live pools and the models they serve
+//   {p:<pool>}   one pool's cancel channel (sharded pub/sub)
+// API keys (sg:key:<hash>) and the tenant index (sg:tenants) have slots of their own:
+// the admin store writes them in ordered, idempotent steps, never in one transaction.
 // Request-scoped keys always carry a TTL (REQUEST_TTL_S) so nothing outlives a request for long.
 
 export const PREFIX = "sg";
@@ -85,11 +88,21 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** Pub/sub channel on which the edge announces cancellations (message = rid); the cancel key is the durable copy. */
-export const CANCEL_CHANNEL = `${PREFIX}:cancel`;
+// Pub/sub is sharded (SPUBLISH/SSUBSCRIBE, Redis >= 7; it works on a single server too):
+// a shard channel lives in one slot, so on a cluster a message travels only within the
+// shard owning it, and adding pools or edges does not multiply pub/sub traffic.
 
 /**
- * Pub/sub channel the edge publishes to after an enqueue (message = model), so idle
- * pools claim at once instead of waiting for their next poll. Optional: pools still poll.
+ * Shard channel on which the edge tells the pool holding a request to cancel it
+ * (message = rid). One per pool: the edge looks the owner up (keys.owners) and tells only
+ * it; the cancel key is the durable copy (checked at claim and on every lease refresh).
  */
-export const WAKE_CHANNEL = `${PREFIX}:wake`;
+export const cancelChannel = (poolId: string) => `${PREFIX}:{p:${poolId}}:cancel`;
+
+/**
+ * Shard channel enqueue.lua publishes to after an enqueue (message = model), so idle
+ * pools serving the model claim at once instead of waiting for their next poll. In the
+ * model's queue slot: a script may only publish to a channel of its own slot.
+ * Optional: pools still poll.
+ */
+export const wakeChannel = (model: string) => `${PREFIX}:{q:${model}}:wake`;

@@ -1,5 +1,10 @@
 // Tenants and API keys in Redis: the operations behind the admin API and CLI.
 // Secrets are returned once at creation and only their SHA-256 is stored.
+// A tenant's own keys share its {t:<id>} slot, but an API key record (sg:key:<hash>)
+// and the tenant index have slots of their own, so on a Redis Cluster no transaction
+// may span them: writes are ordered, idempotent steps whose every prefix is harmless
+// (an index entry without a record is skipped, a key is listed before it works and
+// stops working before it is unlisted).
 import type { Redis } from "ioredis";
 import { keys, utcDay } from "../../contract/queue/keys.js";
 import { ApiKeyRecordSchema, type ApiKeyRecord } from "../../contract/queue/messages.js";
@@ -43,7 +48,8 @@ export async function createTenant(
     limits: input.limits ?? {},
     created_at: now,
   });
-  await redis.multi().set(keys.tenant(tenant.id), JSON.stringify(tenant)).sadd(keys.tenantIndex(), tenant.id).exec();
+  await redis.set(keys.tenant(tenant.id), JSON.stringify(tenant));
+  await redis.sadd(keys.tenantIndex(), tenant.id);
   return tenant;
 }
 
@@ -65,10 +71,10 @@ export async function patchTenant(
 /** Deletes a tenant and every key it has (they stop working at once). */
 export async function deleteTenant(redis: Redis, id: string): Promise<boolean> {
   const hashes = Object.values(await redis.hgetall(keys.tenantKeys(id)));
-  const tx = redis.multi();
-  for (const h of hashes) tx.del(keys.apiKey(h));
-  const res = await tx.del(keys.tenantKeys(id)).del(keys.tenant(id)).srem(keys.tenantIndex(), id).exec();
-  return (res?.at(-1)?.[1] as number) === 1;
+  // keys stop working first (each record in its own slot), then the tenant's slot, then the index
+  await Promise.all(hashes.map((h) => redis.del(keys.apiKey(h))));
+  await redis.multi().del(keys.tenantKeys(id)).del(keys.tenant(id)).exec();
+  return (await redis.srem(keys.tenantIndex(), id)) === 1;
 }
 
 export async function createKey(
@@ -88,14 +94,17 @@ export async function createKey(
     models: input.models ?? null,
     limits: input.limits ?? {},
   });
-  await redis.multi().set(keys.apiKey(hash), JSON.stringify(record)).hset(keys.tenantKeys(tenantId), record.key_id, hash).exec();
+  // listed (revocable) before it works
+  await redis.hset(keys.tenantKeys(tenantId), record.key_id, hash);
+  await redis.set(keys.apiKey(hash), JSON.stringify(record));
   return { key: secret, record };
 }
 
 export async function listKeys(redis: Redis, tenantId: string): Promise<ApiKeyRecord[]> {
   const hashes = Object.values(await redis.hgetall(keys.tenantKeys(tenantId)));
   if (hashes.length === 0) return [];
-  const raws = await redis.mget(...hashes.map((h) => keys.apiKey(h)));
+  // one GET per record (each in its own slot; no cross-slot MGET on a cluster)
+  const raws = await Promise.all(hashes.map((h) => redis.get(keys.apiKey(h))));
   return raws
     .map((raw) => ApiKeyRecordSchema.safeParse(parseJson(raw)))
     .filter((p) => p.success)

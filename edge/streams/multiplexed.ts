@@ -15,7 +15,8 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../config.js";
 import { compareIds, decodeEntry, type RawEntry, type ResponseStreamReader, type ResponseSubscription, type StreamEntry } from "./reader.js";
 
-class Sub implements ResponseSubscription {
+/** One reader of one stream; exported so the cluster reader can move it between nodes. */
+export class Sub implements ResponseSubscription {
   buffer: StreamEntry[] = [];
   waiter: (() => void) | null = null;
   closed = false;
@@ -65,6 +66,8 @@ export interface MultiplexedReaderOptions {
   /** Entries read per stream per XREAD. */
   count?: number;
   logger?: Logger;
+  /** Told about every failed XREAD (the cluster reader regroups its streams on MOVED or a dead node). */
+  onError?: (err: Error) => void;
 }
 
 export class MultiplexedStreamReader implements ResponseStreamReader {
@@ -73,6 +76,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
   private readonly blockMs: number;
   private readonly count: number;
   private readonly logger: Logger | undefined;
+  private readonly onError: ((err: Error) => void) | undefined;
   private blockerId: number | null = null;
   private needId = true;
   /** an XREAD is in flight */
@@ -92,6 +96,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     this.blockMs = opts.blockMs ?? 5_000;
     this.count = opts.count ?? 256;
     this.logger = opts.logger;
+    this.onError = opts.onError;
     this.blocker = command.duplicate({ connectionName: "sg-edge-xread", lazyConnect: true });
     // A reconnect gives the blocking connection a new client id.
     this.blocker.on("ready", () => (this.needId = true));
@@ -105,7 +110,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     return n;
   }
 
-  open(_conn: Redis, key: string, afterId: string): ResponseSubscription {
+  open(_conn: Redis | null, key: string, afterId: string): Sub {
     if (this.stopped) throw new Error("stream reader is closed");
     const sub = new Sub(key, afterId, (s) => this.remove(s));
     let set = this.subs.get(key);
@@ -172,6 +177,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
       } catch (err) {
         if (this.stopped) break;
         this.logger?.warn({ err: (err as Error).message }, "stream reader XREAD failed; retrying");
+        this.onError?.(err as Error);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -22,6 +22,8 @@ declare module "ioredis" {
 
   export interface Redis {
     readonly status: string;
+    /** true on an ioredis Cluster (contract/node/redis-connect.ts returns either as Redis) */
+    readonly isCluster: boolean;
     defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
     pipeline(): ChainableCommander;
     multi(): ChainableCommander;
@@ -31,6 +33,7 @@ declare module "ioredis" {
     on(event: string, listener: (...args: any[]) => void): this;
     client(subcommand: string, ...args: Arg[]): Reply<unknown>;
     ping(): Reply<string>;
+    spublish(channel: string, message: string): Reply<number>;
     get(key: string): Reply<string | null>;
     set(key: string, value: Arg, ...args: Arg[]): Reply<"OK" | null>;
     del(...keys: string[]): Reply<number>;
@@ -42,6 +45,9 @@ declare module "ioredis" {
     hexists(key: string, field: string): Reply<number>;
     hincrby(key: string, field: string, increment: number): Reply<number>;
     smembers(key: string): Reply<string[]>;
+    sadd(key: string, ...members: Arg[]): Reply<number>;
+    srem(key: string, ...members: Arg[]): Reply<number>;
+    hset(key: string, ...args: (Arg | Record<string, Arg>)[]): Reply<number>;
     zrangebyscore(key: string, min: Arg, max: Arg, ...args: Arg[]): Reply<string[]>;
     lpos(key: string, element: Arg, ...args: Arg[]): Reply<number | null>;
     xrevrange(key: string, end: Arg, start: Arg, ...args: Arg[]): Reply<[id: string, fields: string[]][]>;

@@ -76,8 +76,11 @@ export class QueueClient {
     return ok(out);
   }
 
-  /** Appends events fenced by the write lease; "fenced" = another pool owns the request now. */
-  async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced">> {
+  /**
+   * Appends events fenced by the write lease; "fenced" = another pool owns the request now;
+   * "cancelled" = (a lease refresh, no events) the client cancelled it.
+   */
+  async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
     try {
       return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events }));
     } catch (e) {

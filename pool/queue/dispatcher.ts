@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { CANCEL_CHANNEL, WAKE_CHANNEL } from "../../contract/queue/keys.js";
+import { cancelChannel, wakeChannel } from "../../contract/queue/keys.js";
 import type { PoolConfig } from "../config.js";
 import { extendAll } from "./leases.js";
 import type { QueueClient } from "./client.js";
@@ -43,11 +43,15 @@ export class Dispatcher {
   ) {}
 
   async start(): Promise<void> {
-    this.sub.on("message", (channel: string, message: string) => {
-      if (channel === CANCEL_CHANNEL) this.held.get(message)?.stop("cancelled");
-      else if (channel === WAKE_CHANNEL) this.wake();
+    // Sharded pub/sub: this pool's own cancel channel and one wake channel per model
+    // (each in its own slot, so one SSUBSCRIBE per channel on a cluster).
+    const cancels = cancelChannel(this.cfg.poolId);
+    const wakes = new Set(this.models.map(wakeChannel));
+    this.sub.on("smessage", (channel: string, message: string) => {
+      if (channel === cancels) this.held.get(message)?.stop("cancelled");
+      else if (wakes.has(channel)) this.wake();
     });
-    await this.sub.subscribe(CANCEL_CHANNEL, WAKE_CHANNEL);
+    for (const ch of [cancels, ...wakes]) await this.sub.ssubscribe(ch);
     this.every(Math.max(50, Math.floor(this.cfg.leaseMs / 3)), () => this.extend());
     this.every(this.cfg.reapIntervalMs, () => this.reap());
     this.loopDone = this.claimLoop();
@@ -136,8 +140,9 @@ export class Dispatcher {
   private async extend(): Promise<void> {
     if (this.held.size === 0) return;
     const held = [...this.held.values()].map((r) => ({ rid: r.rid, token: r.token, model: r.model }));
-    const { lost, error } = await extendAll(this.queue, held);
+    const { lost, cancelled, error } = await extendAll(this.queue, held);
     if (error) this.log.error({ error }, "lease extension failed");
+    for (const rid of cancelled) this.held.get(rid)?.stop("cancelled");
     for (const rid of lost) {
       const run = this.held.get(rid);
       if (!run) continue;
@@ -166,7 +171,7 @@ export class Dispatcher {
     await this.loopDone;
     while (this.running.size > 0) await Promise.all([...this.running]);
     this.clearTimers();
-    await this.sub.unsubscribe().catch(() => {});
+    await this.sub.sunsubscribe().catch(() => {});
   }
 
   /** Abrupt (tests: a crashed pool): cancel every call, write nothing more. */

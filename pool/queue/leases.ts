@@ -8,8 +8,11 @@ export interface HeldJob {
   model: string;
 }
 
-/** Extends every held lease once; returns the rids that now belong to someone else. */
-export async function extendAll(queue: QueueClient, held: readonly HeldJob[]): Promise<{ lost: string[]; error?: string }> {
+/**
+ * Extends every held lease once; returns the rids that now belong to someone else, and
+ * those whose client cancelled (the durable cancel key: a cancel message may be missed).
+ */
+export async function extendAll(queue: QueueClient, held: readonly HeldJob[]): Promise<{ lost: string[]; cancelled: string[]; error?: string }> {
   const byModel = new Map<string, HeldJob[]>();
   for (const h of held) {
     const list = byModel.get(h.model);
@@ -17,6 +20,7 @@ export async function extendAll(queue: QueueClient, held: readonly HeldJob[]): P
     else byModel.set(h.model, [h]);
   }
   const lost = new Set<string>();
+  const cancelled: string[] = [];
   let error: string | undefined;
   const queueLeases = [...byModel].map(async ([model, list]) => {
     const r = await queue.extend(model, list);
@@ -27,8 +31,9 @@ export async function extendAll(queue: QueueClient, held: readonly HeldJob[]): P
   const writeLeases = held.map(async (h) => {
     const r = await queue.append(h.rid, h.token, []);
     if (r.ok && r.value === "fenced") lost.add(h.rid);
+    else if (r.ok && r.value === "cancelled") cancelled.push(h.rid);
     else if (!r.ok) error = r.error;
   });
   await Promise.all([...queueLeases, ...writeLeases]);
-  return { lost: [...lost], error };
+  return { lost: [...lost], cancelled: cancelled.filter((rid) => !lost.has(rid)), error };
 }

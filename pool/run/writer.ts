@@ -23,7 +23,7 @@ function mergeDelta(into: ChoiceDelta, d: ChoiceDelta): void {
   into.finish_reason = d.finish_reason ?? into.finish_reason;
 }
 
-export type AppendFn = (events: readonly ResponseEvent[]) => Promise<Result<"ok" | "fenced">>;
+export type AppendFn = (events: readonly ResponseEvent[]) => Promise<Result<"ok" | "fenced" | "cancelled">>;
 
 export type WriterState = "open" | "fenced" | "failed";
 

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { startNodeEdge } from "../../edge/entry-node.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
+import { cancelChannel, keys } from "../../contract/queue/keys.js";
 import { MODEL, SseReader, chatTextOf, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;
@@ -177,10 +177,11 @@ describe("resume with Last-Event-ID", () => {
 });
 
 describe("cancellation", () => {
-  it("a client disconnect mid-stream sets the cancel key and publishes the rid", async () => {
+  it("a client disconnect mid-stream sets the cancel key and tells the owning pool", async () => {
     const published: { rid: string; at: number }[] = [];
-    await sub.subscribe(CANCEL_CHANNEL);
-    sub.on("message", (_ch: string, rid: string) => published.push({ rid, at: performance.now() }));
+    // FakePool claims as owner "fake-pool:1": the edge publishes on that pool's shard channel
+    await sub.ssubscribe(cancelChannel("fake-pool"));
+    sub.on("smessage", (_ch: string, rid: string) => published.push({ rid, at: performance.now() }));
     const ctl = new AbortController();
     const res = await post(chatUrl(), KEY, chatBody({ stream: true }), {}, ctl.signal);
     const rid = res.headers.get("x-request-id")!;
@@ -196,7 +197,7 @@ describe("cancellation", () => {
     expect(ms).toBeLessThan(1000);
     expect(await h.r.get(keys.cancel(rid))).toBe("client_disconnected");
     expect(await h.r.ttl(keys.cancel(rid))).toBeGreaterThan(0);
-    await sub.unsubscribe(CANCEL_CHANNEL);
+    await sub.sunsubscribe(cancelChannel("fake-pool"));
   });
 
   it("a client leaving a non-streaming request also cancels it", async () => {

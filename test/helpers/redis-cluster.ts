@@ -172,7 +172,7 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
     async masterOf(key: string) {
       const live = ports.find((p) => !dead.has(p))!;
       const slot = Number(await probe(live).cluster("KEYSLOT", key));
-      const slots = (await probe(live).cluster("SLOTS")) as [number, number, [string, number]][];
+      const slots = (await probe(live).cluster("SLOTS")) as unknown as [number, number, [string, number]][];
       const range = slots.find((r) => slot >= r[0] && slot <= r[1]);
       if (!range) throw new Error(`no master serves slot ${slot}`);
       return Number(range[2][1]);

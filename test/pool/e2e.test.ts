@@ -178,7 +178,7 @@ describe("pool end to end", () => {
     await gotChunk;
     const cancelled = once(sim.events, "cancel");
     const t0 = performance.timeOrigin + performance.now();
-    await cancel(r, job.id);
+    await cancel(r, job);
     const [rid, atMs] = (await cancelled) as [string, number];
     const ms = atMs - t0;
     console.log(`cancel: publish -> worker cancel ${ms.toFixed(2)} ms`);

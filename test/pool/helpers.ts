@@ -2,8 +2,8 @@
 // read the response stream with blocking XREADs - no sleeps).
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { keys, CANCEL_CHANNEL, WAKE_CHANNEL } from "../../contract/queue/keys.js";
-import { enqueueJob } from "../../edge/queue.js";
+import { keys } from "../../contract/queue/keys.js";
+import { cancelRequest, enqueueJob } from "../../edge/queue.js";
 import { runScript } from "../../contract/queue/lua/index.js";
 import { JobSchema, ResponseEventSchema, type Job, type ResponseEvent } from "../../contract/queue/messages.js";
 
@@ -35,9 +35,9 @@ export async function enqueue(redis: Redis, job: Job): Promise<void> {
   if (pos === null) throw new Error("enqueue refused");
 }
 
-export async function cancel(redis: Redis, rid: string): Promise<void> {
-  await redis.set(keys.cancel(rid), "client_disconnected", "EX", 600);
-  await redis.publish(CANCEL_CHANNEL, rid);
+/** Cancels exactly as the edge does (cancel key, then a message to the owning pool). */
+export async function cancel(redis: Redis, job: { id: string; model: string }): Promise<void> {
+  await cancelRequest(redis, job.id, job.model, "client_disconnected");
 }
 
 export interface StreamEntry {

@@ -88,7 +88,7 @@ it("counts runs by outcome, tokens equal to the usage written, one TTFT per run"
   const entries = await run(long, (e) => {
     if (!cancelled && e.event.type === "chunk") {
       cancelled = true;
-      void cancel(r, long.id);
+      void cancel(r, long);
     }
   });
   const end = entries[entries.length - 1]!.event;

@@ -8,6 +8,7 @@ import { startRedis, type RedisServer } from "../helpers/redis.js";
 import type { PoolHandle } from "../../pool/main.js";
 import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { makeJob } from "../pool/helpers.js";
+import { cancelChannel, keys } from "../../contract/queue/keys.js";
 import { epochMs, pct, quietPool, runStreams, until } from "./helpers.js";
 
 let redis: RedisServer;
@@ -31,10 +32,13 @@ afterAll(async () => {
 const cancelledAt = new Map<string, number>();
 const publishedAt = new Map<string, number>();
 
-async function cancelNow(rid: string): Promise<void> {
-  await r.set(`sg:{r:${rid}}:cancel`, "client_disconnected", "EX", 600); // durable copy first, like the edge
+async function cancelNow(rid: string, model = makeJob().model): Promise<void> {
+  // the edge's steps (edge/queue.ts cancelRequest): the durable key, the owner, then a
+  // message on the owning pool's shard channel; latency is measured from that message
+  await r.set(keys.cancel(rid), "client_disconnected", "EX", 600);
+  const owner = await r.hget(keys.owners(model), rid);
   publishedAt.set(rid, epochMs());
-  await r.publish("sg:cancel", rid);
+  if (owner) await r.spublish(cancelChannel(owner.slice(0, owner.lastIndexOf(":"))), rid);
 }
 
 beforeAll(() => {
@@ -90,7 +94,7 @@ it("cancels in decode, in prefill and while queued in the engine reach the worke
     const all = runStreams(redis, r, [blocker, ...queued]);
     await until(q.events, "start", () => startedQ.size === 6, 10_000, "queued requests submitted");
     expect(q.stats().waiting).toBe(5);
-    for (const j of [...queued, blocker]) await cancelNow(j.id);
+    for (const j of [...queued, blocker]) await cancelNow(j.id, j.model);
     for (const s of await all) expect(s.error?.error.code).toBe("cancelled");
     await until(q.events, "cancel", () => cancelledQ.size === 6, 5_000, "queued cancels");
     expect(q.stats().waiting + q.stats().running).toBe(0);

@@ -4,7 +4,7 @@
 // soon), and many concurrent streams each on its own Redis connection.
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CANCEL_CHANNEL, keys } from "../../contract/queue/keys.js";
+import { cancelChannel, keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { FakePool, MODEL, SseReader, chatTextOf, chatBody, post, registerPool } from "../edge/helpers.js";
@@ -106,8 +106,8 @@ describe("resume with Last-Event-ID", () => {
 describe("cancellation", () => {
   it("a client dropping a stream mid-way cancels the request (cancel key + publish)", async () => {
     const published: string[] = [];
-    await sub.subscribe(CANCEL_CHANNEL);
-    sub.on("message", (_ch: string, rid: string) => published.push(rid));
+    await sub.ssubscribe(cancelChannel("fake-pool"));
+    sub.on("smessage", (_ch: string, rid: string) => published.push(rid));
     try {
       const ctl = new AbortController();
       const res = await post(chatUrl(), KEY, chatBody({ stream: true }), {}, ctl.signal);
@@ -128,7 +128,7 @@ describe("cancellation", () => {
       // The stream's connection and the cancel's own are both closed afterwards.
       await expectNoWorkerConnections(r);
     } finally {
-      await sub.unsubscribe(CANCEL_CHANNEL);
+      await sub.sunsubscribe(cancelChannel("fake-pool"));
     }
   });
 

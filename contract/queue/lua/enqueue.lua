@@ -7,7 +7,8 @@
 -- ARGV[2] Job JSON
 -- ARGV[3] tenant id
 -- ARGV[4] max queued requests for this tenant (0 = unlimited)
--- ARGV[5] wake channel, ARGV[6] model: pools idling on the channel claim at once
+-- ARGV[5] wake shard channel (keys.ts wakeChannel: same {q:<model>} slot as KEYS), ARGV[6] model:
+--         pools idling on the channel claim at once
 -- Returns the request's position in the tenant's list (1 = next), or -1 when
 -- the tenant's list is at its cap (nothing written: the edge answers 429).
 local max = tonumber(ARGV[4]) or 0
@@ -25,5 +26,5 @@ if redis.call('ZSCORE', KEYS[3], ARGV[3]) == false then
   if now > start then start = now end
   redis.call('ZADD', KEYS[3], start, ARGV[3])
 end
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('SPUBLISH', ARGV[5], ARGV[6])
 return len

@@ -4,13 +4,19 @@ import { keys, REQUEST_TTL_S } from "../keys.js";
 import { runScript } from "../lua/index.js";
 import type { ResponseEvent } from "../messages.js";
 
-/** "fenced" = another owner holds the write lease now (nothing was written). */
-export async function append(redis: Redis, p: { rid: string; token: string; leaseMs: number; events: readonly ResponseEvent[] }): Promise<"ok" | "fenced"> {
+/**
+ * "fenced" = another owner holds the write lease now (nothing was written);
+ * "cancelled" (a lease refresh, no events) = the client cancelled the request.
+ */
+export async function append(
+  redis: Redis,
+  p: { rid: string; token: string; leaseMs: number; events: readonly ResponseEvent[] },
+): Promise<"ok" | "fenced" | "cancelled"> {
   const r = await runScript<unknown>(
     redis,
     "append",
-    [keys.out(p.rid), keys.writeLease(p.rid)],
+    [keys.out(p.rid), keys.writeLease(p.rid), keys.cancel(p.rid)],
     [p.token, p.leaseMs, REQUEST_TTL_S, ...p.events.map((e) => JSON.stringify(e))],
   );
-  return Array.isArray(r) ? "ok" : "fenced";
+  return Array.isArray(r) ? "ok" : Number(r) === -1 ? "cancelled" : "fenced";
 }

@@ -1,6 +1,6 @@
 // enqueue.lua (edge): queue one Job for its model, fairly per tenant.
 import type { ChainableCommander, Redis } from "ioredis";
-import { keys, WAKE_CHANNEL } from "../keys.js";
+import { keys, wakeChannel } from "../keys.js";
 import { pipelineScript, runScript } from "../lua/index.js";
 import type { Job } from "../messages.js";
 
@@ -8,7 +8,7 @@ function call(job: Job, maxQueued: number) {
   // The Job is built typed by the route; re-validating it here cost a visible share of admission CPU.
   return {
     keys: [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-    args: [job.id, JSON.stringify(job), job.tenant_id, maxQueued, WAKE_CHANNEL, job.model],
+    args: [job.id, JSON.stringify(job), job.tenant_id, maxQueued, wakeChannel(job.model), job.model],
   };
 }
 
