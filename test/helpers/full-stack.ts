@@ -1,6 +1,7 @@
-// The whole system in one test process: a private redis-server, simulated
-// TokenSpeed workers over real gRPC, a real pool manager and a real Node edge
-// over real HTTP. Only the process boundaries differ from production.
+// The whole system in one test process: a private redis-server (or a private
+// 3-master Redis Cluster: topology "cluster"), simulated TokenSpeed workers over
+// real gRPC, a real pool manager and a real Node edge over real HTTP. Only the
+// process boundaries differ from production.
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
@@ -10,14 +11,21 @@ import { startPool } from "../../pool/main.js";
 import type { PoolConfigInput } from "../../pool/config.js";
 import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "./redis.js";
+import { startRedisCluster, type RedisClusterServer } from "./redis-cluster.js";
+
+export type Topology = "single" | "cluster";
 
 export const SIM_MODEL = "qwen3-sim";
 
 type Pool = Awaited<ReturnType<typeof startPool>>;
 
 export interface FullStack {
-  redis: RedisServer;
-  /** a command client for the test's own use */
+  topology: Topology;
+  /** the redis-server (topology "single") */
+  redis: RedisServer | null;
+  /** the Redis Cluster (topology "cluster") */
+  cluster: RedisClusterServer | null;
+  /** a command client for the test's own use (an ioredis Cluster on a cluster, typed as Redis) */
   r: Redis;
   workers: SimWorker[];
   pools: Pool[];
@@ -37,17 +45,25 @@ export interface FullStackOptions {
   edge?: EdgeConfigInput;
   /** start no pool (tests that drive queueing themselves) */
   noPool?: boolean;
+  /** default "single" */
+  topology?: Topology;
 }
 
 export async function startFullStack(opts: FullStackOptions = {}): Promise<FullStack> {
-  const redis = await startRedis();
-  const r = redis.client();
+  const topology = opts.topology ?? "single";
+  const redis = topology === "single" ? await startRedis() : null;
+  const cluster = topology === "cluster" ? await startRedisCluster() : null;
+  const r = redis ? redis.client() : (cluster!.client() as unknown as Redis);
+  // what the edge and the pool are pointed at
+  const target = redis ? { redisUrl: redis.url } : { redisUrl: "redis://cluster", redisClusterNodes: cluster!.seeds };
   const workers = await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => startSimWorker({ decodeMsPerToken: 1, ...opts.sim })));
   const pools: Pool[] = [];
   const edges: NodeEdge[] = [];
   const logger = pino({ level: process.env.TEST_LOG ?? "silent" });
   const stack: FullStack = {
+    topology,
     redis,
+    cluster,
     r,
     workers,
     pools,
@@ -58,7 +74,7 @@ export async function startFullStack(opts: FullStackOptions = {}): Promise<FullS
     },
     async addPool(extra = {}) {
       const pool = await startPool({
-        redisUrl: redis.url,
+        ...target,
         workers: workers.map((w) => w.address),
         logLevel: (process.env.TEST_LOG as "info" | undefined) ?? "silent",
         ...opts.pool,
@@ -68,7 +84,7 @@ export async function startFullStack(opts: FullStackOptions = {}): Promise<FullS
       return pool;
     },
     async addEdge(config = {}) {
-      const edge = await startNodeEdge({ redisUrl: redis.url, port: 0, config: { modelCacheMs: 0, ...opts.edge, ...config }, logger });
+      const edge = await startNodeEdge({ ...target, port: 0, config: { modelCacheMs: 0, ...opts.edge, ...config }, logger });
       edges.push(edge);
       return edge;
     },
@@ -76,7 +92,8 @@ export async function startFullStack(opts: FullStackOptions = {}): Promise<FullS
       await Promise.all(edges.map((e) => e.close()));
       await Promise.all(pools.map((p) => p.stop().catch(() => {})));
       await Promise.all(workers.map((w) => w.stop(0).catch(() => {})));
-      await redis.stop();
+      await redis?.stop();
+      await cluster?.stop();
     },
   };
   if (!opts.noPool) await stack.addPool();

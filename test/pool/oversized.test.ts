@@ -115,7 +115,7 @@ describe("oversized prompts end to end", () => {
 
   it("the pool refuses a 1 MB prompt enqueued directly", async () => {
     const job = makeJob({ prompt: bigPrompt("words", MB, 4) });
-    const conn = stack.redis.client();
+    const conn = stack.redis!.client();
     const reading = readUntilTerminal(conn, job.id);
     await enqueue(stack.r, job);
     const entries = await reading;
