@@ -4,7 +4,8 @@
 // app with @hono/node-server. Run directly (`npm run edge`) it prints one JSON
 // line {"ready":true,"url":...} on stdout when listening (scripts/stack.ts waits for it).
 import { serve, type ServerType } from "@hono/node-server";
-import { connectRedis, asCluster } from "../contract/node/redis-connect.js";
+import { connectRedis } from "../contract/node/redis-connect.js";
+import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
@@ -83,9 +84,15 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     logger.warn({ err: err.message }, "redis connection error");
   });
   await redis.connect();
-  // On a cluster the open streams live on several masters: one blocking reader per master.
-  const cluster = asCluster(redis);
-  const streams = cluster ? new ClusterStreamReader(cluster, { logger }) : new MultiplexedStreamReader(redis, { logger });
+  // On a cluster no XREAD may span slots: the reader is told of new entries by sharded
+  // pub/sub instead (its own subscriber client; edge/node/cluster-streams.ts).
+  const streams = redis.isCluster
+    ? new ClusterStreamReader(
+        redis,
+        shardSubscriber(redis, (err) => logger.warn({ err: err.message }, "stream notifications: redis error")),
+        { logger },
+      )
+    : new MultiplexedStreamReader(redis, { logger });
   const lifecycle = new EdgeLifecycle();
   const app = createApp({
     lifecycle,

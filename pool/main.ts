@@ -3,6 +3,7 @@
 import type { EventEmitter } from "node:events";
 import { pathToFileURL } from "node:url";
 import { connectRedis } from "../contract/node/redis-connect.js";
+import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import pino, { type Logger } from "pino";
 import type { PoolInfo } from "../contract/queue/messages.js";
 import { parseConfig, type PoolConfig, type PoolConfigInput } from "./config.js";
@@ -138,13 +139,14 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   // together); pub/sub needs a dedicated one (on a cluster: one per master, resubscribed
   // on the new master after a failover).
   const redis = connectRedis(target, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
-  const sub = connectRedis(target, { maxRetriesPerRequest: null, shardedSubscribers: true });
+  let onSubError = (_e: Error) => {};
+  const sub = shardSubscriber(redis, (e) => onSubError(e));
   closer.add(
     "redis",
-    async () => void (await Promise.all([redis.quit().catch(() => {}), sub.quit().catch(() => {})])),
+    async () => void (await Promise.all([redis.quit().catch(() => {}), Promise.resolve(sub.close())])),
     () => {
       redis.disconnect();
-      sub.disconnect();
+      sub.close();
     },
   );
   const loads = new LoadPoller(() => registry.workers, cfg.loadsIntervalMs);
@@ -153,10 +155,10 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     telemetry.redisError("connection", e.message);
     log.error({ err: e.message }, "redis");
   });
-  sub.on("error", (e) => {
+  onSubError = (e) => {
     telemetry.redisError("subscriber", e.message);
     log.error({ err: e.message }, "redis (subscriber)");
-  });
+  };
   const queue = new QueueClient(redis, cfg.poolId, cfg.leaseMs, telemetry);
   const dispatcher = new Dispatcher(
     cfg,
@@ -256,7 +258,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       stopped = true;
       // A crashed process writes nothing more: cut Redis before anything else.
       redis.disconnect();
-      sub.disconnect();
+      sub.close();
       closer.kill();
     },
   };

@@ -57,7 +57,10 @@ export function clusterOptions(target: RedisTarget, o: ConnectOptions): ClusterO
     slotsRefreshTimeout: 1_000,
     slotsRefreshInterval: 2_000,
     lazyConnect: o.lazyConnect ?? false,
-    enableAutoPipelining: o.enableAutoPipelining ?? false,
+    // Never on a cluster: ioredis groups auto-pipelined commands by the slot of their first
+    // argument, which for our scripts (EVALSHA-style, numkeys first) is the key count, not a
+    // key; the pipeline then mixes slots and fails ("same slots allocation group").
+    enableAutoPipelining: false,
     shardedSubscribers: o.shardedSubscribers ?? false,
     redisOptions,
   };

@@ -100,6 +100,16 @@ export function utcDay(ms: number): string {
 export const cancelChannel = (poolId: string) => `${PREFIX}:{p:${poolId}}:cancel`;
 
 /**
+ * Shard channel append.lua publishes to after writing to out(rid), on a Redis Cluster
+ * only: a multi-key XREAD cannot span slots there, so the Node edge subscribes to the
+ * streams it relays and reads each when told (edge/node/cluster-streams.ts).
+ */
+export const streamChannel = (rid: string) => `${PREFIX}:{r:${rid}}:notify`;
+
+/** streamChannel of the request whose response stream is `outKey` (keys.out(rid)). */
+export const streamChannelOfOut = (outKey: string) => outKey.replace(/:out$/, ":notify");
+
+/**
  * Shard channel enqueue.lua publishes to after an enqueue (message = model), so idle
  * pools serving the model claim at once instead of waiting for their next poll. In the
  * model's queue slot: a script may only publish to a channel of its own slot.

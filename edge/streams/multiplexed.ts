@@ -15,7 +15,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../config.js";
 import { compareIds, decodeEntry, type RawEntry, type ResponseStreamReader, type ResponseSubscription, type StreamEntry } from "./reader.js";
 
-/** One reader of one stream; exported so the cluster reader can move it between nodes. */
+/** One reader of one stream (also used by the cluster reader, edge/node/cluster-streams.ts). */
 export class Sub implements ResponseSubscription {
   buffer: StreamEntry[] = [];
   waiter: (() => void) | null = null;
@@ -66,8 +66,6 @@ export interface MultiplexedReaderOptions {
   /** Entries read per stream per XREAD. */
   count?: number;
   logger?: Logger;
-  /** Told about every failed XREAD (the cluster reader regroups its streams on MOVED or a dead node). */
-  onError?: (err: Error) => void;
 }
 
 export class MultiplexedStreamReader implements ResponseStreamReader {
@@ -76,7 +74,6 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
   private readonly blockMs: number;
   private readonly count: number;
   private readonly logger: Logger | undefined;
-  private readonly onError: ((err: Error) => void) | undefined;
   private blockerId: number | null = null;
   private needId = true;
   /** an XREAD is in flight */
@@ -96,7 +93,6 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     this.blockMs = opts.blockMs ?? 5_000;
     this.count = opts.count ?? 256;
     this.logger = opts.logger;
-    this.onError = opts.onError;
     this.blocker = command.duplicate({ connectionName: "sg-edge-xread", lazyConnect: true });
     // A reconnect gives the blocking connection a new client id.
     this.blocker.on("ready", () => (this.needId = true));
@@ -110,7 +106,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     return n;
   }
 
-  open(_conn: Redis | null, key: string, afterId: string): Sub {
+  open(_conn: Redis, key: string, afterId: string): ResponseSubscription {
     if (this.stopped) throw new Error("stream reader is closed");
     const sub = new Sub(key, afterId, (s) => this.remove(s));
     let set = this.subs.get(key);
@@ -177,7 +173,6 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
       } catch (err) {
         if (this.stopped) break;
         this.logger?.warn({ err: (err as Error).message }, "stream reader XREAD failed; retrying");
-        this.onError?.(err as Error);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -82,7 +82,7 @@ export class QueueClient {
    */
   async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
     try {
-      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events }));
+      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events, notify: this.redis.isCluster }));
     } catch (e) {
       return this.fail("append", e);
     }

@@ -3,6 +3,7 @@
 // routes cancellations from the edge to the run holding the rid.
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
+import type { ShardSubscriber } from "../../contract/node/shard-subscriber.js";
 import type { Logger } from "pino";
 import { cancelChannel, wakeChannel } from "../../contract/queue/keys.js";
 import type { PoolConfig } from "../config.js";
@@ -31,12 +32,13 @@ export class Dispatcher {
   private loopDone: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private modelTurn = 0;
+  private channels: string[] = [];
 
   constructor(
     private readonly cfg: PoolConfig,
     private readonly models: readonly string[],
     private readonly redis: Redis,
-    private readonly sub: Redis,
+    private readonly sub: ShardSubscriber,
     private readonly queue: QueueClient,
     private readonly deps: RequestDeps,
     private readonly log: Logger,
@@ -47,11 +49,12 @@ export class Dispatcher {
     // (each in its own slot, so one SSUBSCRIBE per channel on a cluster).
     const cancels = cancelChannel(this.cfg.poolId);
     const wakes = new Set(this.models.map(wakeChannel));
-    this.sub.on("smessage", (channel: string, message: string) => {
+    this.sub.onMessage((channel, message) => {
       if (channel === cancels) this.held.get(message)?.stop("cancelled");
       else if (wakes.has(channel)) this.wake();
     });
-    for (const ch of [cancels, ...wakes]) await this.sub.ssubscribe(ch);
+    this.channels = [cancels, ...wakes];
+    for (const ch of this.channels) await this.sub.subscribe(ch);
     this.every(Math.max(50, Math.floor(this.cfg.leaseMs / 3)), () => this.extend());
     this.every(this.cfg.reapIntervalMs, () => this.reap());
     this.loopDone = this.claimLoop();
@@ -171,7 +174,7 @@ export class Dispatcher {
     await this.loopDone;
     while (this.running.size > 0) await Promise.all([...this.running]);
     this.clearTimers();
-    await this.sub.sunsubscribe().catch(() => {});
+    for (const ch of this.channels) await this.sub.unsubscribe(ch).catch(() => {});
   }
 
   /** Abrupt (tests: a crashed pool): cancel every call, write nothing more. */

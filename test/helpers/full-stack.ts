@@ -12,8 +12,9 @@ import type { PoolConfigInput } from "../../pool/config.js";
 import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "./redis.js";
 import { startRedisCluster, type RedisClusterServer } from "./redis-cluster.js";
+import type { Topology } from "./topology.js";
 
-export type Topology = "single" | "cluster";
+export type { Topology } from "./topology.js";
 
 export const SIM_MODEL = "qwen3-sim";
 

@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { Redis } from "ioredis";
 import type { RedisServer } from "../helpers/redis.js";
+import { targetOf, type TestRedis } from "../helpers/topology.js";
 import { freePort } from "../helpers/redis.js";
 import { startPool, type PoolHandle } from "../../pool/main.js";
 import type { PoolConfigInput } from "../../pool/config.js";
@@ -57,8 +58,8 @@ export async function spawnSim(args: string[] = []): Promise<SimProcess> {
   };
 }
 
-export async function quietPool(redis: RedisServer, cfg: Partial<PoolConfigInput> & { workers: string[] }): Promise<PoolHandle> {
-  return startPool({ redisUrl: redis.url, logLevel: (process.env.TEST_LOG as "info" | undefined) ?? "silent", ...cfg });
+export async function quietPool(redis: RedisServer | TestRedis, cfg: Partial<PoolConfigInput> & { workers: string[] }): Promise<PoolHandle> {
+  return startPool({ ...targetOf(redis), logLevel: (process.env.TEST_LOG as "info" | undefined) ?? "silent", ...cfg });
 }
 
 export interface StreamRun {
@@ -76,7 +77,7 @@ export interface StreamRun {
  * stream entry as it arrives. Resolves with every stream's result.
  */
 export async function runStreams(
-  redis: RedisServer,
+  redis: RedisServer | TestRedis,
   r: Redis,
   jobs: Job[],
   onEntry?: (i: number, e: StreamEntry, count: number) => void,

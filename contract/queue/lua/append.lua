@@ -6,7 +6,10 @@
 -- ARGV[1] owner token of the caller
 -- ARGV[2] leaseMs: the write lease's TTL is refreshed to this on every call
 -- ARGV[3] TTL in seconds for out(rid) after this write (REQUEST_TTL_S)
--- ARGV[4..] ResponseEvent JSON, one stream entry each (none = only refresh the lease)
+-- ARGV[4] shard channel to SPUBLISH "1" on after writing (keys.ts streamChannel: same {r:<rid>}
+--         slot), so an edge on a Redis Cluster reads the stream at once; "" = no message
+--         (a single Redis: the edge blocks on one XREAD over every open stream instead)
+-- ARGV[5..] ResponseEvent JSON, one stream entry each (none = only refresh the lease)
 --
 -- Returns the array of new entry ids (empty when no events were given), or the integer 0
 -- when the caller no longer holds the lease (missing or another owner): a pool presumed
@@ -15,10 +18,13 @@
 -- cancel message, for a pool that missed it (e.g. its subscriber was reconnecting).
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-if #ARGV < 4 and KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+if #ARGV < 5 and KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local ids = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'e', ARGV[i])
 end
-if #ids > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if #ids > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  if ARGV[4] ~= '' then redis.call('SPUBLISH', ARGV[4], '1') end
+end
 return ids
