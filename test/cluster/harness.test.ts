@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisCluster, type RedisClusterServer } from "../helpers/redis-cluster.js";
 import { waitFor } from "../helpers/wait.js";
+import { keySlot } from "../../contract/node/key-slot.js";
+import { keys } from "../../contract/queue/keys.js";
 
 let cluster: RedisClusterServer;
 
@@ -14,6 +16,13 @@ afterAll(async () => {
 });
 
 describe("redis cluster harness", () => {
+  it("keySlot agrees with CLUSTER KEYSLOT (the readers group streams by it)", async () => {
+    const node = cluster.direct(Number(cluster.seeds[0]!.split(":")[1]));
+    for (const k of ["foo", "foo{}{bar}", "a{b}c{d}", keys.out("chatcmpl-1"), keys.jobs("qwen3-sim"), keys.apiKey("ab12"), "ü{ß}"]) {
+      expect(keySlot(k), k).toBe(Number(await node.cluster("KEYSLOT", k)));
+    }
+  });
+
   it("serves keys of every slot and survives a master's SIGKILL", async () => {
     const c = cluster.client();
     const keys = Array.from({ length: 30 }, (_, i) => `k:{${i}}`);
