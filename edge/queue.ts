@@ -6,6 +6,7 @@ import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
 import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
+import { decodeEntry } from "./streams/reader.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
@@ -93,6 +94,19 @@ export async function queuePosition(redis: Redis, model: string, tenantId: strin
 /** True while a pool holds a lease on the request (it has started, so the queue deadline no longer applies). */
 export async function isClaimed(redis: Redis, model: string, rid: string): Promise<boolean> {
   return (await redis.hexists(keys.owners(model), rid)) === 1;
+}
+
+/**
+ * True when nobody will ever finish the request: its Job is gone from the queue
+ * (acked, or lost with a Redis restart or a failed-over master that had not
+ * replicated it) and its stream holds no terminal event. The relay asks this while
+ * idle, so a client whose request was lost gets a retryable error, not a hang.
+ */
+export async function requestLost(redis: Redis, model: string, rid: string): Promise<boolean> {
+  if ((await redis.hexists(keys.jobs(model), rid)) === 1) return false;
+  const last = await redis.xrevrange(keys.out(rid), "+", "-", "COUNT", 1);
+  // a terminal entry (anything but a chunk) is there: the relay reads it next
+  return !(last[0] && decodeEntry(last[0]).event.type !== "chunk");
 }
 
 /**
