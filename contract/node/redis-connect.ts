@@ -22,8 +22,6 @@ export interface ConnectOptions {
   lazyConnect?: boolean;
   maxRetriesPerRequest?: number | null;
   enableAutoPipelining?: boolean;
-  /** sharded pub/sub subscribers (SSUBSCRIBE): one connection per master, resubscribed after a failover */
-  shardedSubscribers?: boolean;
 }
 
 /** "host:port" → {host, port}; throws on anything else (env parsing validates first). */
@@ -61,7 +59,8 @@ export function clusterOptions(target: RedisTarget, o: ConnectOptions): ClusterO
     // argument, which for our scripts (EVALSHA-style, numkeys first) is the key count, not a
     // key; the pipeline then mixes slots and fails ("same slots allocation group").
     enableAutoPipelining: false,
-    shardedSubscribers: o.shardedSubscribers ?? false,
+    // sharded pub/sub goes through contract/node/shard-subscriber.ts instead
+    shardedSubscribers: false,
     redisOptions,
   };
 }
@@ -80,9 +79,4 @@ export function connectRedis(target: RedisTarget, o: ConnectOptions = {}): Redis
     ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
     ...(o.enableAutoPipelining ? { enableAutoPipelining: true } : {}),
   });
-}
-
-/** The Cluster behind a connectRedis() result, or null for a single server. */
-export function asCluster(redis: Redis): Cluster | null {
-  return redis.isCluster ? (redis as unknown as Cluster) : null;
 }
