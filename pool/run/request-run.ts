@@ -75,8 +75,13 @@ export class RequestRun {
     this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
       async (events) => {
+        const startedAt = performance.now();
         const r = await deps.queue.append(this.rid, this.token, events);
-        if (r.ok && r.value === "ok") this.trace.written(events);
+        if (r.ok && r.value === "ok") {
+          // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
+          this.leaseRefreshedAt = startedAt;
+          this.trace.written(events);
+        }
         return r;
       },
       (why) => {
@@ -86,6 +91,9 @@ export class RequestRun {
       deps.minWriteIntervalMs,
     );
   }
+
+  /** performance.now() when a write of ours last refreshed the write lease (0: never). */
+  leaseRefreshedAt = 0;
 
   /** Stream entries this run wrote. */
   get entriesWritten(): number {
