@@ -30,25 +30,35 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "2" },
     "decode-ms": { type: "string", default: "6" },
     name: { type: "string", default: "latest" },
+    /** write V8 CPU profiles of the edge and the pool (whole run) under bench/results/profiles/<name>/ */
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic", "oversized"];
 const tokens = Number(args.tokens);
 
 async function main() {
+  const profileDir = join(resultsDir(), "profiles", args.name);
   const stack = await startStack({
     simWorkers: Number(args.workers),
     edgePort: await freePort(),
     simArgs: ["--decode-ms-per-token", String(args["decode-ms"])],
     edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" },
     poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
+    nodeArgs: args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
   });
   const apiKey = `sk-bench-${Date.now()}`;
   const redis = new Redis(stack.redisUrl);
   await seedApiKey(redis, { tenantId: "bench", tenantName: "Benchmark", key: apiKey });
   redis.disconnect();
-  const target: Target = { baseUrl: stack.baseUrl, apiKey, model: "qwen3-sim", workerAddrs: stack.workerAddrs };
+  const target: Target = {
+    baseUrl: stack.baseUrl,
+    apiKey,
+    model: "qwen3-sim",
+    workerAddrs: stack.workerAddrs,
+    gatewayPids: { edge: stack.edge.pid, pool: stack.pool.pid, redis: stack.redisPid },
+  };
   const tables: Table[] = [];
   const data: Record<string, unknown> = {
     started_at: new Date().toISOString(),
@@ -70,7 +80,7 @@ async function main() {
     if (scenarios.includes("steady")) {
       const rows = await runSteady(target, Number(args.rate), Number(args.seconds), 128);
       data.steady = rows;
-      tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows));
+      tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows), overheadTable(rows));
     }
     if (scenarios.includes("admission")) {
       const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2 });
