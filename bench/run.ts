@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../scripts/stack.js";
 import { seedApiKey } from "../edge/tenants.js";
-import { runLevel, runSteady, levelTable, overheadTable, type PathResult, type Target } from "./scenarios/streams.js";
+import { runLevel, runSteady, levelTable, overheadTable, breakdownTable, type PathResult, type Target } from "./scenarios/streams.js";
 import { runAdmission } from "./scenarios/admission.js";
 import { runWorkersComparison } from "./scenarios/workers.js";
 import { runOversized } from "./scenarios/oversized.js";
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
   options: {
     scenario: { type: "string", multiple: true },
     levels: { type: "string", default: "1,64,256" },
+    /** streams per sweep level = max(concurrency, 8) x this (more = steadier CPU and p99 figures) */
+    rounds: { type: "string", default: "1" },
     tokens: { type: "string", default: "256" },
     rate: { type: "string", default: "20" },
     seconds: { type: "string", default: "10" },
@@ -58,6 +60,7 @@ async function main() {
     model: "qwen3-sim",
     workerAddrs: stack.workerAddrs,
     gatewayPids: { edge: stack.edge.pid, pool: stack.pool.pid, redis: stack.redisPid },
+    metrics: { edgeMetrics: stack.edgeMetrics, poolHttp: stack.poolHttp },
   };
   const tables: Table[] = [];
   const data: Record<string, unknown> = {
@@ -68,9 +71,9 @@ async function main() {
   try {
     if (scenarios.includes("sweep")) {
       const rows: PathResult[] = [];
-      for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8))));
+      for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8) * Number(args.rounds))));
       data.sweep = rows;
-      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows));
+      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows), breakdownTable(rows));
       const dir = resultsDir();
       const series = (f: (r: PathResult) => number) =>
         rows.map((r) => ({ series: r.path === "direct" ? "direct gRPC (baseline)" : "full path (edge+Redis+pool)", x: r.concurrency, y: f(r) }));

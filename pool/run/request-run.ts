@@ -124,8 +124,10 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    const preparing = performance.now();
     const prepared = await prepareRun(this.rid, job, tok, deps.profile(this.model), deps.renderer?.(this.model));
     if (!prepared.ok) return this.fail(prepared.error);
+    this.trace.prepared(prepared.value.prompt.timing, performance.now() - preparing);
     if (this.stopReason) return this.finishStopped();
     const { prompt, constraint, choices } = prepared.value;
     this.constraint = constraint;
