@@ -50,6 +50,9 @@ export const edgeEnvSchema = z.object({
   EDGE_RETRY_AFTER_S: envVar(envInt({ min: 1 }).default(D.retryAfterS)).describe("Retry-After (s) on 503 queue timeouts and 429 queue_full."),
   EDGE_PORT: envVar(envPort().default(8080)).describe("Node only: the public API port."),
   EDGE_HOST: envVar(z.string().default("127.0.0.1")).describe("Node only: the interface the API listens on (loopback unless told otherwise)."),
+  EDGE_PROCESSES: envVar(z.union([z.literal("auto"), envInt({ min: 1 })]).default(1)).describe(
+    "Node only: edge processes sharing the port (node:cluster; auto = one per core); /metrics aggregates them.",
+  ),
   EDGE_DRAIN_MS: envVar(envInt({ min: 0 }).default(25_000)).describe(
     "Node only: on SIGTERM, how long open responses may run before the edge ends them (their clients resume elsewhere).",
   ),

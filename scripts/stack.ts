@@ -138,11 +138,11 @@ export async function startEdgeProcess(
   port: number,
   env: Record<string, string> = {},
   onLine?: (name: string, line: string) => void,
-): Promise<{ child: ChildProcess; baseUrl: string; stop(): Promise<void> }> {
+): Promise<{ child: ChildProcess; baseUrl: string; ready: Record<string, unknown>; stop(): Promise<void> }> {
   const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine);
   try {
     const ready = await waitReady("edge", child);
-    return { child, baseUrl: String(ready.url), stop: () => stopChild(child) };
+    return { child, baseUrl: String(ready.url), ready, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
