@@ -10,7 +10,7 @@ import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, isRedisUnavailable } from "./errors.js";
 import { jsonTranslator, streamTranslator } from "./api/surfaces.js";
 import { sseText, type SseEvent } from "./api/translator.js";
-import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
+import { attachCount, cancelRequest, isClaimed, queuePosition, requestGone, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
 import type { Redis } from "ioredis";
 import { DRAIN_REASON } from "./lifecycle.js";
@@ -39,6 +39,8 @@ type RelayItem =
   | { kind: "entries"; entries: StreamEntry[] }
   | { kind: "idle"; position: number | null }
   | { kind: "timeout" }
+  /** Redis no longer knows the request (restart, failover): nothing will ever come */
+  | { kind: "lost" }
   /** resume after the terminal entry: nothing more will come */
   | { kind: "ended" };
 
@@ -89,6 +91,10 @@ async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, signal: 
           yield { kind: "timeout" };
           return;
         }
+      }
+      if (await requestGone(conn, t.rid)) {
+        yield { kind: "lost" };
+        return;
       }
       const position = seen ? null : await queuePosition(conn, t.meta.model, t.meta.tenant_id, t.rid);
       yield { kind: "idle", position };
@@ -141,6 +147,12 @@ function goneReason(signal: AbortSignal): string {
   return signal.reason === DRAIN_REASON ? DRAIN_REASON : "client_disconnected";
 }
 
+function requestLost(deps: ResolvedDeps): EdgeError {
+  return new EdgeError("service_unavailable", "This request's state was lost by the gateway's store (a Redis restart or failover); please retry it.", {
+    retryAfterS: deps.config.retryAfterS,
+  });
+}
+
 function queueTimeout(deps: ResolvedDeps): EdgeError {
   return new EdgeError("queue_timeout", "The request waited too long in the queue; the service is overloaded. Please retry.", {
     retryAfterS: deps.config.retryAfterS,
@@ -191,6 +203,10 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
           outcome = [503, "queue_timeout"];
           cancelLater(c, deps, t, "queue_timeout");
           await send(tr.error(errorInfoOf(queueTimeout(deps))));
+        } else if (item.kind === "lost") {
+          finished = true;
+          outcome = [503, "service_unavailable"];
+          await send(tr.error(errorInfoOf(requestLost(deps))));
         } else {
           const out: SseEvent[] = [];
           for (const e of item.entries) {
@@ -249,6 +265,10 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
         finished = true;
         cancelLater(c, deps, t, "queue_timeout");
         throw queueTimeout(deps);
+      }
+      if (item.kind === "lost") {
+        finished = true;
+        throw requestLost(deps);
       }
       for (const e of item.entries) {
         const ev = e.event;
