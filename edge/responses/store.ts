@@ -6,7 +6,7 @@
 // if nobody relayed the end (a client that left and never resumed), the first
 // time it is read while its response stream still exists.
 import type { Redis } from "ioredis";
-import { keys } from "../../contract/queue/keys.js";
+import { REQUEST_TTL_S, keys } from "../../contract/queue/keys.js";
 import { runScript } from "../../contract/queue/lua/index.js";
 import { decodeEntry, type RawEntry } from "../streams/reader.js";
 import type { Item } from "./items.js";
@@ -37,13 +37,18 @@ export async function createStored(
 
 /**
  * Rebuilds the final response object from the request's response stream when
- * it holds the terminal event; null while the response is still running (or
- * its stream is gone).
+ * it holds the terminal event; null while the response is still running. A
+ * response whose stream is gone although it is older than a stream lives
+ * (an edge died before it was queued) is final as failed.
  */
-async function finalFromStream(redis: Redis, pending: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+async function finalFromStream(redis: Redis, pending: Record<string, unknown>, now: number): Promise<Record<string, unknown> | null> {
   const id = pending.id as string;
   const raw = (await redis.xrange(keys.out(id), "-", "+")) as RawEntry[];
   const b = new ResponseBuilder(id, pending);
+  if (raw.length === 0 && now - (pending.created_at as number) * 1000 > REQUEST_TTL_S * 1000) {
+    const events = b.fail({ status: 500, type: "server_error", code: "internal_error", message: "The response was lost before it finished." });
+    return events[events.length - 1]!.response as Record<string, unknown>;
+  }
   for (const r of raw) {
     const ev = decodeEntry(r).event;
     if (ev.type === "chunk") b.add(ev);
@@ -56,10 +61,10 @@ async function finalFromStream(redis: Redis, pending: Record<string, unknown>): 
 }
 
 /** Makes a pending stored response final if its end is in (idempotent; the relay's end hook). */
-export async function finishStored(redis: Redis, tenant: string, id: string): Promise<Record<string, unknown> | null> {
+export async function finishStored(redis: Redis, tenant: string, id: string, now = Date.now()): Promise<Record<string, unknown> | null> {
   const [state, raw] = await redis.hmget(keys.storedResponse(tenant, id), "s", "r");
   if (state !== "pending" || raw === null) return null;
-  const final = await finalFromStream(redis, JSON.parse(raw) as Record<string, unknown>);
+  const final = await finalFromStream(redis, JSON.parse(raw) as Record<string, unknown>, now);
   if (final === null) return null;
   await runScript(redis, "storedFinish", [keys.storedResponse(tenant, id), keys.storedBytes(tenant)], [id, JSON.stringify(final)]);
   return final;

@@ -3,7 +3,7 @@
 // server-side and charged as prompt tokens), tenant isolation (every id of
 // another tenant is a 404), the per-tenant byte limit, and a response that
 // is stored although its client left before the end.
-import OpenAI, { NotFoundError } from "openai";
+import OpenAI, { type APIError, NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys, utcDay } from "../../contract/queue/keys.js";
 import { waitFor } from "../helpers/wait.js";
@@ -29,7 +29,7 @@ afterAll(async () => {
 describe("retrieve, input_items, delete", () => {
   it("retrieve returns the stored response, equal to the one created", async () => {
     const r = await env.client.responses.create({ model: SIM_MODEL, input: "Remember me.", max_output_tokens: 16, metadata: { k: "v" } });
-    expect(r.store).toBe(true);
+    expect((r as unknown as { store: boolean }).store).toBe(true);
     const got = await env.client.responses.retrieve(r.id);
     expect(got.id).toBe(r.id);
     expect(got.status).toBe(r.status);
@@ -77,7 +77,7 @@ describe("retrieve, input_items, delete", () => {
 
   it("store: false keeps nothing", async () => {
     const r = await env.client.responses.create({ model: SIM_MODEL, input: "Ephemeral.", max_output_tokens: 8, store: false });
-    expect(r.store).toBe(false);
+    expect((r as unknown as { store: boolean }).store).toBe(false);
     await expect(env.client.responses.retrieve(r.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
@@ -159,12 +159,12 @@ describe("tenant isolation", () => {
 describe("the per-tenant storage limit", () => {
   it("refuses to store beyond max_stored_response_bytes (400, param store) before generating; deleting frees room", async () => {
     const made: string[] = [];
-    let refused: OpenAI.APIError | null = null;
+    let refused: APIError | null = null;
     for (let i = 0; i < 20 && !refused; i++) {
       try {
         made.push((await small.responses.create({ model: SIM_MODEL, input: "x".repeat(500), max_output_tokens: 8 })).id);
       } catch (err) {
-        refused = err as OpenAI.APIError;
+        refused = err as APIError;
       }
     }
     expect(made.length).toBeGreaterThan(0);
