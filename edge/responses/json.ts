@@ -1,6 +1,6 @@
 // Responses API, not streamed: one response object accumulated from the
 // pool's event stream by the shared builder (output.ts).
-import type { ErrorInfo, Usage } from "../../contract/queue/messages.js";
+import type { Usage } from "../../contract/queue/messages.js";
 import type { ChunkEvent, JsonTranslator } from "../api/translator.js";
 import type { RequestMeta } from "../queue.js";
 import { ResponseBuilder } from "./output.js";
@@ -9,7 +9,7 @@ import { ResponseBuilder } from "./output.js";
 export const headOf = (meta: RequestMeta): Record<string, unknown> => ({ created_at: meta.created, ...meta.echo, model: meta.model });
 
 export class ResponsesJson implements JsonTranslator {
-  readonly builder: ResponseBuilder;
+  private readonly builder: ResponseBuilder;
 
   constructor(rid: string, meta: RequestMeta) {
     this.builder = new ResponseBuilder(rid, headOf(meta));
@@ -21,12 +21,6 @@ export class ResponsesJson implements JsonTranslator {
 
   build(usage: Usage): object {
     const events = this.builder.done(usage);
-    return events[events.length - 1]!.response as object;
-  }
-
-  /** The failed (or cancelled) response object, for the store. */
-  failed(err: ErrorInfo): object {
-    const events = this.builder.fail(err);
     return events[events.length - 1]!.response as object;
   }
 }

@@ -90,7 +90,7 @@ async function create(c: Context<EdgeEnv>, deps: ResolvedDeps): Promise<Response
     }
   }
   try {
-    return await submit(c, deps, plan.req, { kind: "responses", operation: "chat", maxTokensParam: "max_output_tokens", echo: plan.echo });
+    return await submit(c, deps, plan.req, { kind: "responses", operation: "chat", maxTokensParam: "max_output_tokens", promptParam: "input", echo: plan.echo });
   } catch (err) {
     // Refused before it was queued (quota, model, context): nothing will ever finish it, so keep nothing.
     if (store && (await conn.exists(keys.meta(rid))) === 0) await deleteStored(conn, tenant.id, rid);

@@ -90,6 +90,13 @@ describe("POST /v1/responses refuses mistakes with 400 and the param", () => {
     expect(error.param).toBe("model");
   });
 
+  it("max_output_tokens beyond the model's context is context_length_exceeded naming it", async () => {
+    const { status, error } = await send({ ...base, input: "hi", max_output_tokens: 1_000_000 });
+    expect(status).toBe(400);
+    expect(error.code).toBe("context_length_exceeded");
+    expect(error.param).toBe("max_output_tokens");
+  });
+
   it("a refused request leaves nothing stored", async () => {
     await send({ ...base, model: "no-such-model", input: "hi" });
     expect(Number((await env.stack.r.hget(keys.storedBytes(TENANT), "@sum")) ?? 0)).toBe(0);
