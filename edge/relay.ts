@@ -213,12 +213,14 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
           const out: SseEvent[] = [];
           for (const e of item.entries) {
             const ev = e.event;
+            // A replaying translator re-reads what an earlier relay already sent (and counted).
+            const seenBefore = resumed && tr.replay === true && compareIds(e.id, t.afterId) <= 0;
             if (ev.type === "chunk") {
               out.push(...tr.chunk(ev, e.id));
-              if (ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
+              if (!seenBefore && ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
             } else if (ev.type === "done") {
               finished = true;
-              obs.done(ev.usage);
+              if (!seenBefore) obs.done(ev.usage);
               out.push(...tr.done(ev.usage, e.id));
               runInBackground(c, deps, touchMeta(conn, t.rid));
               afterEnd(c, deps, t);
