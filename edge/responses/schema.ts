@@ -83,6 +83,11 @@ export function refuseUnsupportedResponses(body: unknown): void {
     const why = fn(b[param]);
     if (why) throw new EdgeError("invalid_request", why, { param });
   }
+  const text = b.text;
+  const verbosity = text && typeof text === "object" ? (text as Record<string, unknown>).verbosity : undefined;
+  if (!unset(verbosity) && verbosity !== "medium") {
+    throw new EdgeError("invalid_request", "Only the default text verbosity ('medium') is supported.", { param: "text.verbosity" });
+  }
   const r = b.reasoning;
   if (r && typeof r === "object" && !unset((r as Record<string, unknown>).summary) && (r as Record<string, unknown>).summary !== "auto") {
     // Summaries would need a second model pass; the reasoning text itself is returned instead.

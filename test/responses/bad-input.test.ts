@@ -62,6 +62,7 @@ const CASES: [string, object, string | null][] = [
   ["stream that is not a boolean", { ...base, input: "hi", stream: "yes" }, "stream"],
   ["background mode", { ...base, input: "hi", background: true }, "background"],
   ["include", { ...base, input: "hi", include: ["reasoning.encrypted_content"] }, "include"],
+  ["a text verbosity", { ...base, input: "hi", text: { verbosity: "low" } }, "text.verbosity"],
   ["truncation auto", { ...base, input: "hi", truncation: "auto" }, "truncation"],
   ["a conversation", { ...base, input: "hi", conversation: "conv_1" }, "conversation"],
   ["a previous_response_id that is not a string", { ...base, input: "hi", previous_response_id: 7 }, "previous_response_id"],

@@ -81,6 +81,15 @@ describe("retrieve, input_items, delete", () => {
     await expect(env.client.responses.retrieve(r.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("with EDGE_RESPONSE_STORE_TTL_S=0 nothing is stored and responses say store: false", async () => {
+    const edge = await env.stack.addEdge({ responseStoreTtlS: 0 });
+    const c = new OpenAI({ baseURL: `${edge.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const r = await c.responses.create({ model: SIM_MODEL, input: "Not kept.", max_output_tokens: 8 });
+    expect((r as unknown as { store: boolean }).store).toBe(false);
+    await expect(c.responses.retrieve(r.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(c.responses.create({ model: SIM_MODEL, input: "go on", previous_response_id: r.id })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it("unknown ids are 404 in OpenAI's error shape", async () => {
     const res = await fetch(`${env.stack.url}/v1/responses/resp_nope`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(res.status).toBe(404);
