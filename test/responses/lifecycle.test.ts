@@ -36,14 +36,18 @@ describe("disconnect", () => {
     );
     let id = "";
     let deltas = 0;
+    const events: Parameters<typeof checkEventOrder>[0][number][] = [];
     try {
       for await (const e of stream) {
+        events.push(e as never);
         if (e.type === "response.created") id = e.response.id;
         if (e.type === "response.output_text.delta" && ++deltas === 5) ac.abort();
       }
     } catch (err) {
       expect((err as Error).name).toMatch(/Abort/);
     }
+    checkEventOrder(events, { partial: true });
+    expect(deltas).toBe(5);
     expect(await started).toBe(id);
     expect(await cancelled).toBe(id);
     const stored = await waitFor(async () => {

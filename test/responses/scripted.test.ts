@@ -142,7 +142,11 @@ describe("a pool error", () => {
     expect((await client.responses.retrieve(rid)).status).toBe("failed");
 
     const stream = client.responses.stream({ model: MODEL, input: "x" });
+    const seen: Parameters<typeof checkEventOrder>[0][number][] = [];
+    stream.on("event", (e) => seen.push(e as never));
     const [caught] = await Promise.all([stream.finalResponse().catch((e: unknown) => e), serve([{ type: "error", error: failure }])]);
+    // the SDK stops at `error`: what came before it is a well-formed prefix
+    checkEventOrder(seen.filter((e) => e.type !== "error"), { partial: true });
     // The SDK rejects finalResponse() with the `error` event itself (as with OpenAI's own servers).
     expect(caught).toMatchObject({ type: "error", code: "worker_lost", message: "The worker was lost." });
   });

@@ -7,7 +7,7 @@ import OpenAI, { type APIError, NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys, utcDay } from "../../contract/queue/keys.js";
 import { waitFor } from "../helpers/wait.js";
-import { RATE_LIMITS, responsesStack, streamed, SIM_MODEL, textOf, type Env } from "./helpers.js";
+import { checkEventOrder, RATE_LIMITS, responsesStack, streamed, SIM_MODEL, textOf, type Env } from "./helpers.js";
 
 const KEY = "sk-responses-store-01";
 const OTHER = "sk-responses-other-02";
@@ -155,8 +155,10 @@ describe("tenant isolation", () => {
 
   it("resuming another tenant's stream is a 404", async () => {
     const r = await env.client.responses.create({ model: SIM_MODEL, input: "x", max_output_tokens: 4, stream: true });
-    let id = "";
-    for await (const e of r) if (e.type === "response.created") id = e.response.id;
+    const events: Parameters<typeof checkEventOrder>[0][number][] = [];
+    for await (const e of r) events.push(e as never);
+    checkEventOrder(events);
+    const id = (events[0]!.response as { id: string }).id;
     const res = await fetch(`${env.stack.url}/v1/responses`, {
       method: "POST",
       headers: { authorization: `Bearer ${OTHER}`, "x-request-id": id, "last-event-id": "0" },
