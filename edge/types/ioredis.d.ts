@@ -42,7 +42,6 @@ declare module "ioredis" {
     exists(...keys: string[]): Reply<number>;
     hgetall(key: string): Reply<Record<string, string>>;
     hexists(key: string, field: string): Reply<number>;
-    exists(...keys: string[]): Reply<number>;
     hincrby(key: string, field: string, increment: number): Reply<number>;
     smembers(key: string): Reply<string[]>;
     zrangebyscore(key: string, min: Arg, max: Arg, ...args: Arg[]): Reply<string[]>;
