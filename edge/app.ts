@@ -15,6 +15,7 @@ import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
+import { messagesRoutes } from "./routes/messages.js";
 import { modelRoutes } from "./routes/models.js";
 import { adminRoutes } from "./admin/routes.js";
 
@@ -45,6 +46,8 @@ const ROUTES: Record<string, string> = {
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
   "/v1/models": "GET",
+  "/v1/messages": "POST",
+  "/v1/messages/count_tokens": "POST",
 };
 
 export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
@@ -95,5 +98,6 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   app.use("/v1/*", connection(deps), auth(deps));
   app.route("/v1", modelRoutes(deps));
   app.route("/v1", completionRoutes(deps));
+  app.route("/v1", messagesRoutes(deps));
   return app;
 }

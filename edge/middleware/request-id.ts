@@ -7,6 +7,7 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 export function requestIdPrefix(path: string): string {
   if (path === "/v1/chat/completions") return "chatcmpl-";
   if (path === "/v1/completions") return "cmpl-";
+  if (path === "/v1/messages") return "msg_";
   return "req-";
 }
 

@@ -1,0 +1,23 @@
+// Anthropic request fields we know but cannot honour: a client that sends one
+// gets a 400 naming it rather than an answer that silently ignored it.
+// (Unknown fields are still ignored; cache_control and anthropic-beta are
+// accepted, see headers.ts and schemas.ts.)
+import { EdgeError } from "../errors.js";
+
+const unset = (v: unknown) => v === undefined || v === null;
+
+const REFUSED: Record<string, (v: unknown) => string | null> = {
+  mcp_servers: (v) => (unset(v) || (Array.isArray(v) && v.length === 0) ? null : "MCP servers (mcp_servers) are not supported."),
+  container: (v) => (unset(v) ? null : "Containers (code execution) are not supported."),
+  context_management: (v) => (unset(v) ? null : "context_management is not supported."),
+  output_format: (v) => (unset(v) ? null : "Structured outputs (output_format) are not supported on this endpoint; use the chat completions response_format."),
+  service_tier: (v) => (unset(v) || v === "auto" || v === "standard_only" ? null : "service_tier must be 'auto' or 'standard_only'."),
+};
+
+export function refuseUnsupportedMessages(body: unknown): void {
+  if (body === null || typeof body !== "object") return;
+  for (const [param, fn] of Object.entries(REFUSED)) {
+    const why = fn((body as Record<string, unknown>)[param]);
+    if (why) throw new EdgeError("invalid_request", why, { param });
+  }
+}
