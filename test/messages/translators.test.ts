@@ -18,10 +18,9 @@ const d = (over: Partial<ChoiceDelta>): ChoiceDelta => ({ index: 0, text: "", to
 /** Runs deltas through the stream translator and replays its events the way the SDK accumulates them. */
 function viaStream(deltas: ChoiceDelta[]) {
   const tr = new AnthropicStream("msg_1", META);
-  const events = [...tr.open(), ...deltas.flatMap((ch, i) => tr.chunk({ type: "chunk", choices: [ch] }, `${i}-0`)), ...tr.done(USAGE, "9-0")].map(
-    (e) => JSON.parse(e.data) as StreamEvent & Record<string, any>,
-  );
-  expectEventOrder(events);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a replay of untyped wire JSON
+  const events = [...tr.open(), ...deltas.flatMap((ch, i) => tr.chunk({ type: "chunk", choices: [ch] }, `${i}-0`)), ...tr.done(USAGE, "9-0")].map((e) => JSON.parse(e.data) as any);
+  expectEventOrder(events as StreamEvent[]);
   const msg = events[0]!.message;
   const json: Record<number, string> = {};
   for (const e of events) {
