@@ -79,7 +79,8 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   if (!surface.countOnly) sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
   // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
   // tokens-per-minute limit holds exactly: settlement only ever refunds.
-  const reserved = surface.countOnly ? 0 : req.promptBound + (sampling.max_tokens ?? 0) * n;
+  // (A count job has no output: its prompt bound is its cost in the fair queue, and it is never admitted or settled.)
+  const reserved = req.promptBound + (sampling.max_tokens ?? 0) * n;
   const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
   const decision = surface.countOnly ? { ok: true as const, headers: {}, keyScoped: false } : await deps.admission.admit(conn, admissionReq);
   for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
