@@ -121,7 +121,9 @@ export function errorResponse(c: Context, err: unknown, logger: ErrorLogger): Re
   // The Anthropic Messages API has its own error shape and statuses (edge/anthropic/errors.ts).
   if (isAnthropicPath(c.req.path)) {
     const a = anthropicError(status);
-    return c.json(anthropicErrorBody(a.type, body.error.message), a.status as 400);
+    // Anthropic's shape has no `param`: name it in the message, as Anthropic's own messages do.
+    const { param, message } = body.error;
+    return c.json(anthropicErrorBody(a.type, param && !message.includes(param) ? `${param}: ${message}` : message), a.status as 400);
   }
   return c.json(body, status as 400);
 }

@@ -3,7 +3,7 @@
 // tools, tool choice and thinking switch, checked by the same shared helpers.
 import type { Job, Tool } from "../../contract/queue/messages.js";
 import { EdgeError } from "../errors.js";
-import { applyToolChoice, chatPromptBound, checkTools, type InternalRequest, type JobPayload } from "../api/internal-request.js";
+import { applyToolChoice, chatPromptBound, checkTools, outputFormat, type InternalRequest, type JobPayload } from "../api/internal-request.js";
 import { chatMessages } from "./blocks.js";
 import type { CountTokensRequest, MessagesRequest } from "./schemas.js";
 
@@ -31,8 +31,24 @@ function payload(req: CountTokensRequest): JobPayload {
   const choice = tc === undefined ? undefined : tc.type === "auto" ? "auto" : tc.type === "any" ? "required" : tc.type === "none" ? "none" : { name: tc.name };
   const out: JobPayload = { messages: chatMessages(req), ...applyToolChoice(tools(req), choice, "tool_choice") };
   if (tc !== undefined && tc.type !== "none" && tc.disable_parallel_tool_use === true) out.parallel_tool_calls = false;
-  if (req.thinking !== undefined) out.thinking = req.thinking.type === "enabled";
+  const t = req.thinking;
+  if (t !== undefined && t.type !== "disabled" && t.display === "omitted") {
+    throw new EdgeError("invalid_request", "thinking.display 'omitted' is not supported; thinking is always returned.", { param: "thinking.display" });
+  }
+  if (t !== undefined) out.thinking = t.type !== "disabled";
+  const effort = req.output_config?.effort;
+  if (effort !== undefined && effort !== null) {
+    throw new EdgeError("invalid_request", "output_config.effort is not supported: the engine has no graded effort; turn thinking on or off with 'thinking'.", {
+      param: "output_config.effort",
+    });
+  }
   return out;
+}
+
+/** output_config.format (or the beta's output_format): the engine's JSON Schema constraint. */
+function structured(req: MessagesRequest, p: JobPayload): void {
+  const [format, param] = req.output_config?.format ? [req.output_config.format, "output_config.format"] : [req.output_format, "output_format"];
+  if (format) p.output_format = outputFormat(format.schema, undefined, `${param}.schema`);
 }
 
 export function messagesRequest(req: MessagesRequest): InternalRequest {
@@ -40,6 +56,7 @@ export function messagesRequest(req: MessagesRequest): InternalRequest {
     throw new EdgeError("invalid_request", "thinking.budget_tokens must be less than max_tokens.", { param: "thinking.budget_tokens" });
   }
   const p = payload(req);
+  structured(req, p);
   const sampling: Job["sampling"] = { max_tokens: req.max_tokens, stop: req.stop_sequences ?? [], n: 1 };
   if (req.temperature !== undefined) sampling.temperature = req.temperature;
   if (req.top_p !== undefined) sampling.top_p = req.top_p;

@@ -42,11 +42,18 @@ const ToolChoice = z.discriminatedUnion("type", [
   z.object({ type: z.literal("none") }),
 ]);
 
+/** How thinking is shown: "omitted" (signature only) is refused in requests.ts. */
+const Display = { display: z.enum(["summarized", "omitted"]).nullable().optional() };
 const Thinking = z.discriminatedUnion("type", [
   // Anthropic's own bounds: at least 1024, and below max_tokens (checked in requests.ts).
-  z.object({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1024) }),
+  z.object({ type: z.literal("enabled"), budget_tokens: z.number().int().min(1024), ...Display }),
+  // The model decides whether to think: thinking on (a model that thinks always may).
+  z.object({ type: z.literal("adaptive"), ...Display }),
   z.object({ type: z.literal("disabled") }),
 ]);
+
+/** Structured output: the answer matches this JSON Schema (the engine enforces it). */
+const JsonFormat = z.object({ type: z.literal("json_schema"), schema: z.record(z.string(), z.unknown()) });
 
 /** Fields shared by a Messages request and a count_tokens request (which renders the same prompt). */
 const Prompt = {
@@ -56,6 +63,10 @@ const Prompt = {
   tools: z.array(Tool).optional(),
   tool_choice: ToolChoice.optional(),
   thinking: Thinking.optional(),
+  /** effort is graded reasoning the engine cannot do (refused in requests.ts); format is structured output */
+  output_config: z.object({ effort: z.string().nullable().optional(), format: JsonFormat.nullable().optional() }).optional(),
+  /** the structured-outputs beta's name for output_config.format */
+  output_format: JsonFormat.nullable().optional(),
 };
 
 export const MessagesRequestSchema = z.object({

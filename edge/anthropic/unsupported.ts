@@ -10,7 +10,8 @@ const REFUSED: Record<string, (v: unknown) => string | null> = {
   mcp_servers: (v) => (unset(v) || (Array.isArray(v) && v.length === 0) ? null : "MCP servers (mcp_servers) are not supported."),
   container: (v) => (unset(v) ? null : "Containers (code execution) are not supported."),
   context_management: (v) => (unset(v) ? null : "context_management is not supported."),
-  output_format: (v) => (unset(v) ? null : "Structured outputs (output_format) are not supported on this endpoint; use the chat completions response_format."),
+  speed: (v) => (unset(v) || v === "standard" ? null : "speed 'fast' is not offered here."),
+  inference_geo: (v) => (unset(v) ? null : "inference_geo is not supported: this gateway cannot pin where a request runs."),
   service_tier: (v) => (unset(v) || v === "auto" || v === "standard_only" ? null : "service_tier must be 'auto' or 'standard_only'."),
 };
 

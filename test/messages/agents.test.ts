@@ -4,7 +4,9 @@
 // as an agentic Qwen3 model (sim/agent/plan.ts). Every streamed test checks
 // the event-order invariants.
 import Anthropic from "@anthropic-ai/sdk";
+import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
 import { Ajv } from "ajv";
+import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FullStack } from "../helpers/full-stack.js";
 import { expectEventOrder, messagesStack, SIM_MODEL, type StreamEvent } from "./helpers.js";
@@ -156,5 +158,44 @@ describe("parallel calls and thinking", () => {
       const m = await client.messages.create({ model: SIM_MODEL, max_tokens: 64, ...(thinking ? { thinking } : {}), messages: [{ role: "user", content: "Why is the sky blue?" }] });
       expect(m.content.some((b) => b.type === "thinking")).toBe(false);
     }
+  });
+});
+
+describe("structured output", () => {
+  let stack: FullStack;
+  let client: Anthropic;
+  beforeAll(async () => {
+    ({ stack, client } = await messagesStack(KEY, { sim: { family: "qwen3" } }));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const City = z.object({ name: z.string(), population: z.number().int(), tags: z.array(z.string()) });
+
+  it("messages.parse with output_config.format: the answer is JSON matching the schema (engine-enforced)", async () => {
+    const m = await client.messages.parse({
+      model: SIM_MODEL,
+      max_tokens: 400,
+      messages: [{ role: "user", content: "Describe Lyon as JSON." }],
+      output_config: { format: zodOutputFormat(City) },
+    });
+    expect(m.stop_reason).toBe("end_turn");
+    expect(City.safeParse(m.parsed_output).success).toBe(true);
+  });
+
+  it("with adaptive thinking: a thinking block first, then the JSON answer (streamed: the same blocks)", async () => {
+    const body = {
+      model: SIM_MODEL,
+      max_tokens: 1500,
+      thinking: { type: "adaptive" as const },
+      messages: [{ role: "user" as const, content: "Describe Lyon as JSON." }],
+      output_config: { format: { type: "json_schema" as const, schema: z.toJSONSchema(City) as Record<string, unknown> } },
+    };
+    const m = await client.messages.create(body);
+    expect(m.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    expect(City.safeParse(JSON.parse((m.content[1] as Anthropic.TextBlock).text)).success).toBe(true);
+    const s = await streamed(client, body);
+    expect(s.content).toEqual(m.content);
   });
 });

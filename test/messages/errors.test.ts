@@ -58,6 +58,11 @@ describe("bad input: 400 invalid_request_error naming what is wrong", () => {
     ["mcp_servers", ok({ mcp_servers: [{ type: "url", url: "https://x", name: "x" }] }), /mcp_servers/],
     ["citations on a text block", user([{ type: "text", text: "x", citations: [{ type: "char_location" }] }]), /Citations/],
     ["an empty stop sequence", ok({ stop_sequences: [""] }), /stop_sequences/],
+    ["graded effort", ok({ output_config: { effort: "high" } }), /effort/],
+    ["thinking shown as omitted", ok({ max_tokens: 4000, thinking: { type: "adaptive", display: "omitted" } }), /omitted/],
+    ["an unknown thinking type", ok({ thinking: { type: "between_tools" } }), /thinking/],
+    ["an output schema the engine cannot compile", ok({ output_config: { format: { type: "json_schema", schema: { type: "wobbly" } } } }), /output_config\.format/],
+    ["fast mode", ok({ speed: "fast" }), /speed/],
   ];
   for (const [what, body, mention] of CASES) {
     it(what, async () => {
