@@ -9,7 +9,7 @@ import type { ErrorInfo } from "../contract/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, isRedisUnavailable } from "./errors.js";
 import { jsonTranslator, streamTranslator } from "./api/surfaces.js";
-import { sseText, type SseEvent } from "./api/translator.js";
+import { sseText, type ChunkEvent, type SseEvent } from "./api/translator.js";
 import { attachCount, cancelRequest, isClaimed, queuePosition, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
 import type { Redis } from "ioredis";
@@ -155,6 +155,12 @@ function errorInfoOf(e: EdgeError): ErrorInfo {
 
 const INTERNAL: ErrorInfo = { status: 500, type: "server_error", code: "internal_error", message: "Internal server error" };
 
+/** The chunk events of a response stream up to and including entry `id` (what a resuming client already has). */
+async function chunksUpTo(conn: Redis, rid: string, id: string): Promise<ChunkEvent[]> {
+  const raw = (await conn.xrange(keys.out(rid), "-", id)) as RawEntry[];
+  return raw.map(decodeEntry).flatMap((e) => (e.event.type === "chunk" ? [e.event] : []));
+}
+
 /** stream:true — the API's SSE events; keepalives while waiting. */
 export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): Response {
   c.set("streaming", true);
@@ -179,6 +185,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
     };
     try {
       if (!resumed) await send(tr.open());
+      else if (tr.replay) for (const ev of await chunksUpTo(conn, t.rid, t.afterId)) tr.replay(ev);
       if (t.position !== null) await stream.write(`: queued position=${t.position}\n\n`);
       for await (const item of follow(deps, conn, t, gone.signal)) {
         if (item.kind === "idle") {

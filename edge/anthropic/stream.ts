@@ -43,6 +43,10 @@ export class AnthropicStream implements StreamTranslator {
     return [];
   }
 
+  replay(ev: ChunkEvent): void {
+    this.chunk(ev, "");
+  }
+
   chunk(ev: ChunkEvent, id: string): SseEvent[] {
     const out: SseEvent[] = [];
     // Messages are single-choice (n is always 1).

@@ -27,6 +27,11 @@ export interface StreamTranslator {
   ended(): SseEvent[];
   /** Raw text written while nothing else happens (SSE comments or a ping event). */
   keepalive(queuePosition: number | null): string;
+  /**
+   * Resuming after Last-Event-ID: the chunks the client already received, to rebuild
+   * the translator's state (open blocks, indices); sends nothing. Stateless translators omit it.
+   */
+  replay?(ev: ChunkEvent): void;
 }
 
 /** Accumulates a request's event stream into one API's non-streamed response body. */

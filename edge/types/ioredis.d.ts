@@ -45,6 +45,7 @@ declare module "ioredis" {
     zrangebyscore(key: string, min: Arg, max: Arg, ...args: Arg[]): Reply<string[]>;
     lpos(key: string, element: Arg, ...args: Arg[]): Reply<number | null>;
     xrevrange(key: string, end: Arg, start: Arg, ...args: Arg[]): Reply<[id: string, fields: string[]][]>;
+    xrange(key: string, start: Arg, end: Arg, ...args: Arg[]): Reply<[id: string, fields: string[]][]>;
     xread(...args: Arg[]): Reply<[key: string, items: [id: string, fields: string[]][]][] | null>;
   }
 }
