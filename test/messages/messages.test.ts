@@ -72,6 +72,27 @@ describe("messages.create", () => {
   });
 });
 
+describe("conversation shapes", () => {
+  it("system text blocks, multi-block user turns and a mid-conversation system message all render", async () => {
+    const m = await client.messages.create({
+      model: SIM_MODEL,
+      max_tokens: 6,
+      system: [{ type: "text", text: "You are terse.", cache_control: { type: "ephemeral" } }, { type: "text", text: "Answer in English." }],
+      messages: [
+        { role: "user", content: [{ type: "text", text: "First part." }, { type: "text", text: "Second part." }] },
+        { role: "assistant", content: [{ type: "text", text: "Noted." }] },
+        { role: "system", content: "From now on, be even shorter." } as never,
+        { role: "user", content: "Go." },
+      ],
+    });
+    expect(m.content[0]!.type).toBe("text");
+    // Every block reaches the prompt: the same conversation without the extra blocks counts fewer tokens.
+    const base = { model: SIM_MODEL, messages: [{ role: "user" as const, content: "First part." }] };
+    const withMore = { ...base, messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "First part." }, { type: "text" as const, text: "Second part." }] }] };
+    expect((await client.messages.countTokens(withMore)).input_tokens).toBeGreaterThan((await client.messages.countTokens(base)).input_tokens);
+  });
+});
+
 describe("messages.stream", () => {
   it("finalMessage() equals the non-streamed answer; usage arrives in message_delta", async () => {
     const body = { model: SIM_MODEL, max_tokens: 30, messages: USER };
