@@ -1,8 +1,8 @@
 // POST /v1/messages and POST /v1/messages/count_tokens (the Anthropic Messages
 // API): validate, translate to the internal request the chat API also builds,
 // submit (admit, enqueue, relay through the Anthropic translators), or resume a
-// dropped stream with Last-Event-ID. Errors on
-// these paths are rendered in Anthropic's shape by edge/errors.ts.
+// dropped stream with Last-Event-ID. Errors on these paths are rendered in
+// Anthropic's shape by edge/errors.ts.
 import { Hono, type Context } from "hono";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { readJson } from "../api/read-json.js";
