@@ -28,6 +28,7 @@ describe("messages.create", () => {
   it("answers a Message object with text, end_turn or max_tokens, usage and a msg_ id", async () => {
     const m = await client.messages.create({ model: SIM_MODEL, max_tokens: 40, system: "Be brief.", messages: USER });
     expect(m.id).toMatch(/^msg_[0-9a-f]+$/);
+    expect(m._request_id).toBe(m.id);
     expect(m).toMatchObject({ type: "message", role: "assistant", model: SIM_MODEL, stop_sequence: null });
     expect(m.content).toHaveLength(1);
     expect(m.content[0]!.type).toBe("text");
@@ -172,6 +173,7 @@ describe("authentication", () => {
     const bad = anthropicClient(stack.url, "sk-not-a-key");
     const err = await bad.messages.create({ model: SIM_MODEL, max_tokens: 3, messages: USER }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((err as InstanceType<typeof Anthropic.AuthenticationError>).requestID).toMatch(/^msg_/);
     expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: "error", error: { type: "authentication_error" } });
     const none = await fetch(`${stack.url}/v1/messages`, { method: "POST", body: "{}" });
     expect(none.status).toBe(401);
