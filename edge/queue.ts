@@ -56,6 +56,16 @@ export async function attachCount(redis: Redis, rid: string, increment: boolean)
   return Number((await redis.hget(keys.meta(rid), "a")) ?? 0);
 }
 
+/**
+ * True when neither the request's meta nor its response stream exists: Redis lost
+ * them (a restart without persistence, a failover that dropped the last writes), so
+ * no pool can ever answer this request. (Either alone is normal: the stream appears
+ * at the first write; a long stream may outlive the meta's TTL.)
+ */
+export async function requestGone(redis: Redis, rid: string): Promise<boolean> {
+  return (await redis.exists(keys.meta(rid), keys.out(rid))) === 0;
+}
+
 /** Keeps meta alive as long as the response stream (which lives REQUEST_TTL_S after its last write). */
 export async function touchMeta(redis: Redis, rid: string): Promise<void> {
   await redis.expire(keys.meta(rid), REQUEST_TTL_S);

@@ -197,6 +197,21 @@ export const ResponseEventSchema = z.discriminatedUnion("type", [
 ]);
 export type ResponseEvent = z.infer<typeof ResponseEventSchema>;
 
+/**
+ * The edge's view of a response event: the same shape, but `token_ids` only checked to
+ * be an array. The edge uses nothing of the ids but their count (a resume reads them on
+ * the pool, which parses them fully), and checking every id of every chunk was a
+ * measurable part of the edge's CPU per token.
+ */
+export const RelayedEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("chunk"),
+    choices: z.array(ChoiceDeltaSchema.extend({ token_ids: z.custom<number[]>((v) => Array.isArray(v)) })),
+  }),
+  z.object({ type: z.literal("done"), usage: UsageSchema }),
+  z.object({ type: z.literal("error"), error: ErrorInfoSchema }),
+]);
+
 /** What a live pool advertises in the registry. */
 export const PoolInfoSchema = z.object({
   pool_id: z.string(),

@@ -1,9 +1,12 @@
 // Anthropic Messages streaming: named SSE events (message_start,
 // content_block_start/delta/stop, message_delta with stop_reason and usage,
 // message_stop; ping as the keepalive; error) from the pool's event stream.
+// On a resume it replays the stream from its start without sending what the
+// client already has, so it continues inside the block that was open.
 import type { ErrorInfo, Usage } from "../../contract/queue/messages.js";
 import type { ChunkEvent, SseEvent, StreamTranslator } from "../api/translator.js";
 import type { RequestMeta } from "../queue.js";
+import { compareIds } from "../streams/reader.js";
 import { anthropicUsage, ContentBlocks, messageBase, stopReason, type BlockOp } from "./content.js";
 import { anthropicError, anthropicErrorBody } from "./errors.js";
 
@@ -20,6 +23,8 @@ function opEvent(op: BlockOp, id: string): SseEvent {
 }
 
 export class AnthropicStream implements StreamTranslator {
+  /** Block indexes depend on everything before: a resume re-reads the stream from its start. */
+  readonly replay = true;
   private readonly blocks = new ContentBlocks();
   private finish: ChunkEvent["choices"][number]["finish_reason"] = null;
   private stopSequence: string | null = null;
@@ -27,7 +32,13 @@ export class AnthropicStream implements StreamTranslator {
   constructor(
     private readonly rid: string,
     private readonly meta: RequestMeta,
+    /** the client's Last-Event-ID on a resume: events of entries up to it were sent already */
+    private readonly resumedAfter: string | null = null,
   ) {}
+
+  private sent(id: string | undefined): boolean {
+    return id !== undefined && this.resumedAfter !== null && compareIds(id, this.resumedAfter) <= 0;
+  }
 
   open(): SseEvent[] {
     // The prompt's token count is known only at the end: message_delta carries the whole usage.
@@ -43,10 +54,6 @@ export class AnthropicStream implements StreamTranslator {
     return [];
   }
 
-  replay(ev: ChunkEvent): void {
-    this.chunk(ev, "");
-  }
-
   chunk(ev: ChunkEvent, id: string): SseEvent[] {
     const out: SseEvent[] = [];
     // Messages are single-choice (n is always 1).
@@ -58,7 +65,7 @@ export class AnthropicStream implements StreamTranslator {
         this.stopSequence = ch.stop_sequence ?? null;
       }
     }
-    return out;
+    return this.sent(id) ? [] : out;
   }
 
   done(usage: Usage, id: string): SseEvent[] {
@@ -66,10 +73,11 @@ export class AnthropicStream implements StreamTranslator {
     const delta = { stop_reason: stopReason(this.finish, this.stopSequence), stop_sequence: this.stopSequence, stop_details: null };
     out.push(event("message_delta", { delta, usage: anthropicUsage(usage) }, id));
     out.push(event("message_stop", {}, id));
-    return out;
+    return this.sent(id) ? [] : out;
   }
 
   error(err: ErrorInfo, id?: string): SseEvent[] {
+    if (this.sent(id)) return [];
     const body = anthropicErrorBody(anthropicError(err.status).type, err.message);
     return [{ event: "error", data: JSON.stringify(body), ...(id !== undefined ? { id } : {}) }];
   }

@@ -18,6 +18,8 @@ export interface Surface {
   operation: Operation;
   /** the body field that sets the output limit, for errors about it */
   maxTokensParam: string;
+  /** the body field holding the prompt, for errors about its length (default: prompt / messages) */
+  promptParam?: string;
   /** fields the API's response objects echo (RequestMeta.echo) */
   echo?: Record<string, unknown>;
   /** the API's own rate-limit headers, derived from our x-ratelimit-* ones (sent beside them) */
@@ -72,7 +74,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
       throw new EdgeError(
         "context_length_exceeded",
         `This model's maximum context length is ${context} tokens. However, your prompt has at least ${floor} tokens. Please reduce the length of the messages or completion.`,
-        { param: req.payload.prompt !== undefined ? "prompt" : "messages" },
+        { param: surface.promptParam ?? (req.payload.prompt !== undefined ? "prompt" : "messages") },
       );
     }
   }

@@ -28,10 +28,11 @@ export interface StreamTranslator {
   /** Raw text written while nothing else happens (SSE comments or a ping event). */
   keepalive(queuePosition: number | null): string;
   /**
-   * Resuming after Last-Event-ID: the chunks the client already received, to rebuild
-   * the translator's state (open blocks, indices); sends nothing. Stateless translators omit it.
+   * On a resume, read the stream from its start (the translator rebuilds its
+   * state and sends only what follows the client's Last-Event-ID), for APIs
+   * whose events carry state: item indexes, sequence numbers, the final object.
    */
-  replay?(ev: ChunkEvent): void;
+  readonly replay?: boolean;
 }
 
 /** Accumulates a request's event stream into one API's non-streamed response body. */

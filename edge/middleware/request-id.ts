@@ -1,5 +1,5 @@
 // Gives every request its id up front, so every response (errors included)
-// carries x-request-id. Completions get OpenAI-style ids (chatcmpl-/cmpl-),
+// carries x-request-id. Completions get OpenAI-style ids (chatcmpl-/cmpl-/resp_/msg_),
 // which are also the rid of the queued Job and its response stream.
 import type { MiddlewareHandler } from "hono";
 import { isAnthropicPath } from "../anthropic/errors.js";
@@ -8,6 +8,7 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 export function requestIdPrefix(path: string): string {
   if (path === "/v1/chat/completions") return "chatcmpl-";
   if (path === "/v1/completions") return "cmpl-";
+  if (path === "/v1/responses") return "resp_";
   if (path === "/v1/messages") return "msg_";
   return "req-";
 }

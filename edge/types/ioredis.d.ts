@@ -38,6 +38,8 @@ declare module "ioredis" {
     mget(...keys: string[]): Reply<(string | null)[]>;
     mget(keys: string[]): Reply<(string | null)[]>;
     hget(key: string, field: string): Reply<string | null>;
+    hmget(key: string, ...fields: string[]): Reply<(string | null)[]>;
+    exists(...keys: string[]): Reply<number>;
     hgetall(key: string): Reply<Record<string, string>>;
     hexists(key: string, field: string): Reply<number>;
     hincrby(key: string, field: string, increment: number): Reply<number>;

@@ -75,8 +75,13 @@ export class RequestRun {
     this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
       async (events) => {
+        const startedAt = performance.now();
         const r = await deps.queue.append(this.rid, this.token, events);
-        if (r.ok && r.value === "ok") this.trace.written(events);
+        if (r.ok && r.value === "ok") {
+          // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
+          this.leaseRefreshedAt = startedAt;
+          this.trace.written(events);
+        }
         return r;
       },
       (why) => {
@@ -86,6 +91,9 @@ export class RequestRun {
       deps.minWriteIntervalMs,
     );
   }
+
+  /** performance.now() when a write of ours last refreshed the write lease (0: never). */
+  leaseRefreshedAt = 0;
 
   /** Stream entries this run wrote. */
   get entriesWritten(): number {
@@ -116,8 +124,10 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    const preparing = performance.now();
     const prepared = await prepareRun(this.rid, job, tok, deps.profile(this.model), deps.renderer?.(this.model));
     if (!prepared.ok) return this.fail(prepared.error);
+    this.trace.prepared(prepared.value.prompt.timing, performance.now() - preparing);
     if (this.stopReason) return this.finishStopped();
     const { prompt, constraint, choices } = prepared.value;
     this.constraint = constraint;
