@@ -141,6 +141,12 @@ describe("count_tokens", () => {
     const m = await client.messages.create({ ...body, max_tokens: 5 });
     expect(counted.input_tokens).toBeGreaterThan(20);
     expect(counted.input_tokens).toBe(m.usage.input_tokens + (m.usage.cache_read_input_tokens ?? 0));
+    // A long prompt (rendered on the pool's tokenization threads) counts the same way.
+    const long = { model: SIM_MODEL, messages: [{ role: "user" as const, content: "Zürich und Köln 東京 🚀. ".repeat(400) }] };
+    const longCount = await client.messages.countTokens(long);
+    const longMsg = await client.messages.create({ ...long, max_tokens: 2 });
+    expect(longCount.input_tokens).toBeGreaterThan(2000);
+    expect(longCount.input_tokens).toBe(longMsg.usage.input_tokens + (longMsg.usage.cache_read_input_tokens ?? 0));
     // Tools are part of the rendered prompt.
     const bare = await client.messages.countTokens({ model: SIM_MODEL, system: body.system, messages: body.messages });
     expect(bare.input_tokens).toBeLessThan(counted.input_tokens);
