@@ -148,11 +148,6 @@ export class RequestRun {
       if (prior.choices.size > 0) this.log.info({ resumedTokens: choices.map((c) => c.tokenIds.length) }, "resuming request");
     }
 
-    // A count job (count_tokens): the rendered prompt's length is the whole answer; no worker, nothing reserved to settle.
-    if (job.count_only) {
-      if (await this.writer.finish({ type: "done", usage: { prompt_tokens: this.promptTokens, completion_tokens: 0, cached_tokens: 0 } })) await this.ack();
-      return;
-    }
     const failure = await this.generate(job, prompt, choices);
     if (this.stopReason) return this.finishStopped();
     if (failure) return this.fail(failure);

@@ -5,7 +5,9 @@
 // anthropic-ratelimit-* headers, and count_tokens not spending the quota.
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keys, utcDay } from "../../contract/queue/keys.js";
 import type { FullStack } from "../helpers/full-stack.js";
+import { waitFor } from "../helpers/wait.js";
 import { anthropicClient, expectEventOrder, messagesStack, parseSse, post, SIM_MODEL, type StreamEvent } from "./helpers.js";
 
 const KEY = "sk-messages-errors-0001";
@@ -139,7 +141,7 @@ describe("rate limits", () => {
     const events: StreamEvent[] = [];
     const s = client.messages.stream({ model: SIM_MODEL, max_tokens: 4, messages: [{ role: "user", content: "Hi" }] });
     s.on("streamEvent", (e) => events.push(e));
-    await s.finalMessage();
+    const second = await s.finalMessage();
     expectEventOrder(events);
     expect((await s.withResponse()).response.headers.get("anthropic-ratelimit-requests-remaining")).toBe("0");
 
@@ -150,6 +152,15 @@ describe("rate limits", () => {
     expect(rl.type).toBe("rate_limit_error");
     expect(Number(rl.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(rl.headers.get("anthropic-ratelimit-requests-remaining")).toBe("0");
+
+    // The tenant's usage holds the two messages only (the counts ran earlier and added nothing).
+    const usageKey = keys.usage("limited", utcDay(Date.now()));
+    const u = await waitFor(async () => {
+      const h = await stack.r.hgetall(usageKey);
+      return h.requests === "2" ? h : undefined;
+    }, "the settlement of both messages");
+    const whole = (m: Anthropic.Message) => m.usage.input_tokens + (m.usage.cache_read_input_tokens ?? 0);
+    expect(Number(u.prompt_tokens)).toBe(whole(first.data) + whole(second));
   });
 });
 
