@@ -96,8 +96,8 @@ export const JobSchema = z.object({
   chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
   /**
    * Count only (Anthropic's count_tokens): the pool renders and tokenizes the prompt and
-   * answers with a done event whose usage.prompt_tokens is its length; no worker runs and
-   * nothing was reserved at admission, so nothing is settled.
+   * answers with a done event whose usage.prompt_tokens is its length; no worker runs, and
+   * nothing was reserved at admission, so its settle finds nothing to settle (no usage added).
    */
   count_only: z.boolean().optional(),
   /** completion only: text prompt */
