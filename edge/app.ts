@@ -15,6 +15,7 @@ import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
+import { messagesRoutes } from "./routes/messages.js";
 import { modelRoutes } from "./routes/models.js";
 import { responsesRoutes } from "./routes/responses.js";
 import { adminRoutes } from "./admin/routes.js";
@@ -47,6 +48,8 @@ const ROUTES: Record<string, string> = {
   "/v1/completions": "POST",
   "/v1/models": "GET",
   "/v1/responses": "POST",
+  "/v1/messages": "POST",
+  "/v1/messages/count_tokens": "POST",
 };
 
 /** The methods a known path takes ("GET, DELETE"), or undefined for an unknown path. */
@@ -108,5 +111,6 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   app.route("/v1", modelRoutes(deps));
   app.route("/v1", completionRoutes(deps));
   app.route("/v1", responsesRoutes(deps));
+  app.route("/v1", messagesRoutes(deps));
   return app;
 }

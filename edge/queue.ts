@@ -16,7 +16,7 @@ export const RequestMetaSchema = z.object({
   tenant_id: z.string(),
   model: z.string(),
   /** the public API the request came through: picks the translator (edge/api/surfaces.ts) */
-  kind: z.enum(["chat", "completion", "responses", "messages"]),
+  kind: z.enum(["chat", "completion", "responses", "messages", "count_tokens"]),
   stream: z.boolean(),
   include_usage: z.boolean(),
   n: z.number().int().positive(),

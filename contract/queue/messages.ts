@@ -94,6 +94,12 @@ export const JobSchema = z.object({
   /** return logprobs of the generated tokens, with this many alternatives per position (0-20) */
   logprobs: z.object({ top: z.number().int().min(0).max(20) }).optional(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Count only (Anthropic's count_tokens): the pool renders and tokenizes the prompt and
+   * answers with a done event whose usage.prompt_tokens is its length; no worker runs, and
+   * nothing was reserved at admission, so its settle finds nothing to settle (no usage added).
+   */
+  count_only: z.boolean().optional(),
   /** completion only: text prompt */
   prompt: z.string().optional(),
   sampling: SamplingSchema,
@@ -176,6 +182,8 @@ export const ChoiceDeltaSchema = z.object({
   reasoning: z.string().optional(),
   tool_calls: z.array(ToolCallDeltaSchema).optional(),
   logprobs: z.array(LogprobEntrySchema).optional(),
+  /** on the last chunk of a choice that a stop string ended (finish_reason "stop"): which one */
+  stop_sequence: z.string().optional(),
 });
 export type ChoiceDelta = z.infer<typeof ChoiceDeltaSchema>;
 

@@ -3,6 +3,8 @@
 // does once a request has ended (the Responses API stores the response).
 import type { Redis } from "ioredis";
 import type { RequestMeta } from "../queue.js";
+import { AnthropicJson, CountTokensJson } from "../anthropic/json.js";
+import { AnthropicStream } from "../anthropic/stream.js";
 import { OpenAIJson } from "../openai/json.js";
 import { OpenAIStream } from "../openai/stream.js";
 import { ResponsesJson } from "../responses/json.js";
@@ -13,11 +15,14 @@ import type { JsonTranslator, StreamTranslator } from "./translator.js";
 /** `resumedAfter`: the client's Last-Event-ID on a resume, else null. */
 export function streamTranslator(rid: string, meta: RequestMeta, resumedAfter: string | null): StreamTranslator {
   if (meta.kind === "responses") return new ResponsesStream(rid, meta, resumedAfter);
+  if (meta.kind === "messages") return new AnthropicStream(rid, meta, resumedAfter);
   return new OpenAIStream(rid, meta, resumedAfter !== null);
 }
 
 export function jsonTranslator(rid: string, meta: RequestMeta): JsonTranslator {
   if (meta.kind === "responses") return new ResponsesJson(rid, meta);
+  if (meta.kind === "messages") return new AnthropicJson(rid, meta);
+  if (meta.kind === "count_tokens") return new CountTokensJson();
   return new OpenAIJson(rid, meta, meta.logprobs);
 }
 
