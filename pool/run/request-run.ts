@@ -19,6 +19,7 @@ import type { RouteRequest } from "../routing/router.js";
 import { sessionKeyOf } from "../routing/session-key.js";
 import { isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
+import { usageOf } from "./usage.js";
 import { noRunTrace, type RunObserver, type RunTrace } from "../telemetry/run-observer.js";
 
 export interface RequestDeps {
@@ -279,14 +280,7 @@ export class RequestRun {
   }
 
   private usageSoFar(): Usage {
-    const usage: Usage = {
-      prompt_tokens: this.promptTokens,
-      completion_tokens: this.choices.reduce((a, c) => a + c.generated, 0),
-      cached_tokens: Math.min(this.cachedTokens, this.promptTokens),
-    };
-    const reasoning = this.choices.reduce((a, c) => a + c.reasoningTokens, 0);
-    if (reasoning > 0 || this.claimed.job?.thinking) usage.reasoning_tokens = reasoning;
-    return usage;
+    return usageOf(this.promptTokens, this.cachedTokens, this.choices, this.claimed.job?.thinking === true);
   }
 
   /** Settles the quota reservation (before ack: if we die in between, the next owner settles from the terminal event). */
