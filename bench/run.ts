@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../scripts/stack.js";
 import { seedApiKey } from "../edge/tenants.js";
-import { runLevel, runSteady, levelTable, overheadTable, type PathResult, type Target } from "./scenarios/streams.js";
+import { runLevel, runSteady, levelTable, overheadTable, breakdownTable, type PathResult, type Target } from "./scenarios/streams.js";
 import { runAdmission } from "./scenarios/admission.js";
 import { runWorkersComparison } from "./scenarios/workers.js";
 import { runOversized } from "./scenarios/oversized.js";
@@ -24,31 +24,44 @@ const { values: args } = parseArgs({
   options: {
     scenario: { type: "string", multiple: true },
     levels: { type: "string", default: "1,64,256" },
+    /** streams per sweep level = max(concurrency, 8) x this (more = steadier CPU and p99 figures) */
+    rounds: { type: "string", default: "1" },
     tokens: { type: "string", default: "256" },
     rate: { type: "string", default: "20" },
     seconds: { type: "string", default: "10" },
     workers: { type: "string", default: "2" },
     "decode-ms": { type: "string", default: "6" },
     name: { type: "string", default: "latest" },
+    /** write V8 CPU profiles of the edge and the pool (whole run) under bench/results/profiles/<name>/ */
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic", "oversized"];
 const tokens = Number(args.tokens);
 
 async function main() {
+  const profileDir = join(resultsDir(), "profiles", args.name);
   const stack = await startStack({
     simWorkers: Number(args.workers),
     edgePort: await freePort(),
     simArgs: ["--decode-ms-per-token", String(args["decode-ms"])],
     edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" },
     poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
+    nodeArgs: args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
   });
   const apiKey = `sk-bench-${Date.now()}`;
   const redis = new Redis(stack.redisUrl);
   await seedApiKey(redis, { tenantId: "bench", tenantName: "Benchmark", key: apiKey });
   redis.disconnect();
-  const target: Target = { baseUrl: stack.baseUrl, apiKey, model: "qwen3-sim", workerAddrs: stack.workerAddrs };
+  const target: Target = {
+    baseUrl: stack.baseUrl,
+    apiKey,
+    model: "qwen3-sim",
+    workerAddrs: stack.workerAddrs,
+    gatewayPids: { edge: stack.edge.pid, pool: stack.pool.pid, redis: stack.redisPid },
+    metrics: { edgeMetrics: stack.edgeMetrics, poolHttp: stack.poolHttp },
+  };
   const tables: Table[] = [];
   const data: Record<string, unknown> = {
     started_at: new Date().toISOString(),
@@ -58,9 +71,9 @@ async function main() {
   try {
     if (scenarios.includes("sweep")) {
       const rows: PathResult[] = [];
-      for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8))));
+      for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8) * Number(args.rounds))));
       data.sweep = rows;
-      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows));
+      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows), breakdownTable(rows));
       const dir = resultsDir();
       const series = (f: (r: PathResult) => number) =>
         rows.map((r) => ({ series: r.path === "direct" ? "direct gRPC (baseline)" : "full path (edge+Redis+pool)", x: r.concurrency, y: f(r) }));
@@ -70,7 +83,7 @@ async function main() {
     if (scenarios.includes("steady")) {
       const rows = await runSteady(target, Number(args.rate), Number(args.seconds), 128);
       data.steady = rows;
-      tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows));
+      tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows), overheadTable(rows));
     }
     if (scenarios.includes("admission")) {
       const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2 });

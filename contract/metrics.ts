@@ -24,6 +24,8 @@ export const METRIC = {
   tokens: "speedgate_tokens_total",
   /** histogram (s): enqueue (edge clock) -> claim (pool clock) */
   queueWait: "speedgate_queue_wait_seconds",
+  /** histogram (s): a pool run's phases before the first Generate call, by phase = template | tokenize | prepare | dispatch */
+  poolPhase: "speedgate_pool_phase_seconds",
   /** counter: Redis failures by component and operation */
   redisErrors: "speedgate_redis_errors_total",
   /** gauge: open SSE streams on this edge process */
@@ -57,6 +59,7 @@ export const BUCKETS = {
   requestDuration: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
   tokenUsage: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
   queueWait: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  poolPhase: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
 } as const;
 
 /** Label used for every tenant beyond the cap, and when there is no tenant (e.g. a 401). */

@@ -15,7 +15,9 @@ import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
+import { messagesRoutes } from "./routes/messages.js";
 import { modelRoutes } from "./routes/models.js";
+import { responsesRoutes } from "./routes/responses.js";
 import { adminRoutes } from "./admin/routes.js";
 
 export type { EdgeDeps, EdgeEnv, RedisLease, ResolvedDeps } from "./deps.js";
@@ -45,7 +47,19 @@ const ROUTES: Record<string, string> = {
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
   "/v1/models": "GET",
+  "/v1/responses": "POST",
+  "/v1/messages": "POST",
+  "/v1/messages/count_tokens": "POST",
 };
+
+/** The methods a known path takes ("GET, DELETE"), or undefined for an unknown path. */
+function allowedMethods(path: string): string | undefined {
+  if (ROUTES[path]) return ROUTES[path];
+  if (path.startsWith("/v1/models/")) return "GET";
+  if (/^\/v1\/responses\/[^/]+\/input_items$/.test(path)) return "GET";
+  if (/^\/v1\/responses\/[^/]+$/.test(path)) return "GET, DELETE";
+  return undefined;
+}
 
 export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   const deps = resolveDeps(input);
@@ -58,8 +72,9 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   app.use("*", observe(deps));
   // Wrong method on a known path: 405 before auth, like any router would.
   app.use("*", async (c, next) => {
-    const allowed = ROUTES[c.req.path] ?? (c.req.path.startsWith("/v1/models/") ? "GET" : undefined);
-    if (allowed && c.req.method !== allowed && !(allowed === "GET" && c.req.method === "HEAD")) {
+    const allowed = allowedMethods(c.req.path);
+    const methods = allowed?.split(", ") ?? [];
+    if (allowed && !methods.includes(c.req.method) && !(methods.includes("GET") && c.req.method === "HEAD")) {
       throw new EdgeError("method_not_allowed", `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allowed}.`, {
         headers: { allow: allowed },
       });
@@ -95,5 +110,7 @@ export function createApp(input: EdgeDeps): Hono<EdgeEnv> {
   app.use("/v1/*", connection(deps), auth(deps));
   app.route("/v1", modelRoutes(deps));
   app.route("/v1", completionRoutes(deps));
+  app.route("/v1", responsesRoutes(deps));
+  app.route("/v1", messagesRoutes(deps));
   return app;
 }

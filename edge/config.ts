@@ -32,6 +32,10 @@ export const EdgeConfigSchema = z.object({
   resumeGraceMs: z.number().int().nonnegative().default(30_000),
   /** Bearer token of the admin API (/admin/v1); unset = the admin API answers 404. */
   adminToken: z.string().min(16).optional(),
+  /** How long a stored Responses API response (store: true) is kept, in seconds; 0 = never store. */
+  responseStoreTtlS: z.number().int().nonnegative().default(30 * 24 * 3600),
+  /** Bytes of stored responses a tenant may keep when its limits set no max_stored_response_bytes. */
+  responseStoreMaxBytes: z.number().int().nonnegative().default(100 * 1024 * 1024),
   /** Retry-After (s) on 503 queue timeouts and 429 queue_full. */
   retryAfterS: z.number().int().positive().default(2),
 });

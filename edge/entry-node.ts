@@ -8,6 +8,7 @@ import { connectRedis } from "../contract/node/redis-connect.js";
 import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
 import { pathToFileURL } from "node:url";
+import { availableParallelism } from "node:os";
 import { pino } from "pino";
 import { createApp } from "./app.js";
 import { EdgeLifecycle } from "./lifecycle.js";
@@ -18,6 +19,7 @@ import { quotaAdmission } from "./quota-admission.js";
 import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./node/metrics-prom.js";
 import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 import { parseEdgeEnv } from "./env.js";
+import { isClusterPrimary, isClusterWorker, reportWorkerReady, runPrimary } from "./node/cluster.js";
 
 export interface NodeEdgeOptions {
   redisUrl: string;
@@ -156,6 +158,13 @@ async function main(): Promise<void> {
   }
   const { env, redisUrl, redisClusterNodes, config } = parsed.value;
   const logger = pino({ name: "edge", level: env.LOG_LEVEL });
+  const metricsPort = env.EDGE_METRICS_PORT === "off" ? undefined : env.EDGE_METRICS_PORT;
+  const processes = env.EDGE_PROCESSES === "auto" ? availableParallelism() : env.EDGE_PROCESSES;
+  if (isClusterPrimary(processes)) {
+    await runPrimary({ processes, metricsPort, metricsHost: env.EDGE_METRICS_HOST, logger });
+    process.exit(0);
+  }
+  const inCluster = isClusterWorker();
   const edge = await startNodeEdge({
     redisUrl,
     redisClusterNodes,
@@ -165,13 +174,15 @@ async function main(): Promise<void> {
     config,
     logger,
     admission: env.EDGE_QUOTAS ? quotaAdmission() : openAdmission,
-    metricsPort: env.EDGE_METRICS_PORT === "off" ? undefined : env.EDGE_METRICS_PORT,
+    // In a cluster the primary serves /metrics for every worker.
+    metricsPort: inCluster ? undefined : metricsPort,
     metricsHost: env.EDGE_METRICS_HOST,
     tenantLabels: env.METRICS_TENANT_LABELS,
     bodyTimeoutMs: env.EDGE_BODY_TIMEOUT_MS,
   });
   logger.info({ url: edge.url, metricsUrl: edge.metricsUrl ?? null }, "edge started");
-  console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port, metricsUrl: edge.metricsUrl }));
+  if (inCluster) reportWorkerReady(edge.metrics.registry, { url: edge.url, port: edge.port });
+  else console.log(JSON.stringify({ ready: true, url: edge.url, port: edge.port, metricsUrl: edge.metricsUrl }));
   // SIGTERM (Kubernetes, compose): drain, so no open response is cut without a way to
   // resume it. A second signal, or SIGINT, stops at once.
   let stopping = false;

@@ -51,8 +51,17 @@ export const edgeEnvSchema = z.object({
     "How long a request keeps generating after its connection dropped when the client sent x-resumable: true, or a draining edge ended it.",
   ),
   EDGE_RETRY_AFTER_S: envVar(envInt({ min: 1 }).default(D.retryAfterS)).describe("Retry-After (s) on 503 queue timeouts and 429 queue_full."),
+  EDGE_RESPONSE_STORE_TTL_S: envVar(envInt({ min: 0 }).default(D.responseStoreTtlS)).describe(
+    "How long a stored Responses API response (store: true) is kept, in seconds (default 30 days); 0 = never store.",
+  ),
+  EDGE_RESPONSE_STORE_MAX_BYTES: envVar(envInt({ min: 0 }).default(D.responseStoreMaxBytes)).describe(
+    "Bytes of stored responses a tenant may keep when its limits set no max_stored_response_bytes.",
+  ),
   EDGE_PORT: envVar(envPort().default(8080)).describe("Node only: the public API port."),
   EDGE_HOST: envVar(z.string().default("127.0.0.1")).describe("Node only: the interface the API listens on (loopback unless told otherwise)."),
+  EDGE_PROCESSES: envVar(z.union([z.literal("auto"), envInt({ min: 1 })]).default(1)).describe(
+    "Node only: edge processes sharing the port (node:cluster; auto = one per core); /metrics aggregates them.",
+  ),
   EDGE_DRAIN_MS: envVar(envInt({ min: 0 }).default(25_000)).describe(
     "Node only: on SIGTERM, how long open responses may run before the edge ends them (their clients resume elsewhere).",
   ),
@@ -126,6 +135,8 @@ export function parseEdgeEnv(
         cancelGraceMs: env.EDGE_CANCEL_GRACE_MS,
         resumeGraceMs: env.EDGE_RESUME_GRACE_MS,
         retryAfterS: env.EDGE_RETRY_AFTER_S,
+        responseStoreTtlS: env.EDGE_RESPONSE_STORE_TTL_S,
+        responseStoreMaxBytes: env.EDGE_RESPONSE_STORE_MAX_BYTES,
         adminToken: env.ADMIN_TOKEN,
       },
     },

@@ -6,6 +6,7 @@
 // values; anything else is a bug and becomes a logged 500.
 import type { Context } from "hono";
 import type { ErrorCode } from "../contract/errors.js";
+import { anthropicError, anthropicErrorBody, isAnthropicPath } from "./anthropic/errors.js";
 
 export const ERROR_CODES = {
   invalid_request: { status: 400, type: "invalid_request_error" },
@@ -87,7 +88,7 @@ export interface ErrorLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** Renders any thrown value as an OpenAI error response (the app's single onError). */
+/** Renders any thrown value as an OpenAI error response, or Anthropic's on its paths (the app's single onError). */
 export function errorResponse(c: Context, err: unknown, logger: ErrorLogger): Response {
   let status: number;
   let body: OpenAIErrorBody;
@@ -117,6 +118,13 @@ export function errorResponse(c: Context, err: unknown, logger: ErrorLogger): Re
     body = { error: { message: "Internal server error", type: "server_error", param: null, code: "internal_error" } };
   }
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  // The Anthropic Messages API has its own error shape and statuses (edge/anthropic/errors.ts).
+  if (isAnthropicPath(c.req.path)) {
+    const a = anthropicError(status);
+    // Anthropic's shape has no `param`: name it in the message, as Anthropic's own messages do.
+    const { param, message } = body.error;
+    return c.json(anthropicErrorBody(a.type, param && !message.includes(param) ? `${param}: ${message}` : message), a.status as 400);
+  }
   return c.json(body, status as 400);
 }
 

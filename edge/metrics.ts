@@ -53,6 +53,7 @@ export const noopEdgeMetrics: EdgeMetrics = {
 /** Maps a path to a bounded set of route labels. */
 export function routeLabel(path: string): string {
   if (path === "/v1/chat/completions" || path === "/v1/completions" || path === "/v1/models") return path;
+  if (path === "/v1/messages" || path === "/v1/messages/count_tokens") return path;
   if (path.startsWith("/v1/models/")) return "/v1/models/:id";
   if (path.startsWith("/admin/")) return "/admin";
   return "other";

@@ -6,7 +6,6 @@ import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
 import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
-import { decodeEntry } from "./streams/reader.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
@@ -17,7 +16,7 @@ export const RequestMetaSchema = z.object({
   tenant_id: z.string(),
   model: z.string(),
   /** the public API the request came through: picks the translator (edge/api/surfaces.ts) */
-  kind: z.enum(["chat", "completion", "responses", "messages"]),
+  kind: z.enum(["chat", "completion", "responses", "messages", "count_tokens"]),
   stream: z.boolean(),
   include_usage: z.boolean(),
   n: z.number().int().positive(),
@@ -57,6 +56,16 @@ export async function attachCount(redis: Redis, rid: string, increment: boolean)
   return Number((await redis.hget(keys.meta(rid), "a")) ?? 0);
 }
 
+/**
+ * True when neither the request's meta nor its response stream exists: Redis lost
+ * them (a restart without persistence, a failover that dropped the last writes), so
+ * no pool can ever answer this request. (Either alone is normal: the stream appears
+ * at the first write; a long stream may outlive the meta's TTL.)
+ */
+export async function requestGone(redis: Redis, rid: string): Promise<boolean> {
+  return (await redis.exists(keys.meta(rid), keys.out(rid))) === 0;
+}
+
 /** Keeps meta alive as long as the response stream (which lives REQUEST_TTL_S after its last write). */
 export async function touchMeta(redis: Redis, rid: string): Promise<void> {
   await redis.expire(keys.meta(rid), REQUEST_TTL_S);
@@ -94,19 +103,6 @@ export async function queuePosition(redis: Redis, model: string, tenantId: strin
 /** True while a pool holds a lease on the request (it has started, so the queue deadline no longer applies). */
 export async function isClaimed(redis: Redis, model: string, rid: string): Promise<boolean> {
   return (await redis.hexists(keys.owners(model), rid)) === 1;
-}
-
-/**
- * True when nobody will ever finish the request: its Job is gone from the queue
- * (acked, or lost with a Redis restart or a failed-over master that had not
- * replicated it) and its stream holds no terminal event. The relay asks this while
- * idle, so a client whose request was lost gets a retryable error, not a hang.
- */
-export async function requestLost(redis: Redis, model: string, rid: string): Promise<boolean> {
-  if ((await redis.hexists(keys.jobs(model), rid)) === 1) return false;
-  const last = await redis.xrevrange(keys.out(rid), "+", "-", "COUNT", 1);
-  // a terminal entry (anything but a chunk) is there: the relay reads it next
-  return !(last[0] && decodeEntry(last[0]).event.type !== "chunk");
 }
 
 /**

@@ -8,9 +8,9 @@ import { keys } from "../contract/queue/keys.js";
 import type { ErrorInfo } from "../contract/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, isRedisUnavailable } from "./errors.js";
-import { jsonTranslator, streamTranslator } from "./api/surfaces.js";
+import { endHook, jsonTranslator, streamTranslator } from "./api/surfaces.js";
 import { sseText, type SseEvent } from "./api/translator.js";
-import { attachCount, cancelRequest, isClaimed, queuePosition, requestLost, touchMeta, type RequestMeta } from "./queue.js";
+import { attachCount, cancelRequest, isClaimed, queuePosition, requestGone, touchMeta, type RequestMeta } from "./queue.js";
 import { compareIds, decodeEntry, type RawEntry, type StreamEntry } from "./streams/reader.js";
 import type { Redis } from "ioredis";
 import { DRAIN_REASON } from "./lifecycle.js";
@@ -39,7 +39,7 @@ type RelayItem =
   | { kind: "entries"; entries: StreamEntry[] }
   | { kind: "idle"; position: number | null }
   | { kind: "timeout" }
-  /** nobody will finish the request: its state was lost (a Redis restart or failover) */
+  /** Redis no longer knows the request (restart, failover): nothing will ever come */
   | { kind: "lost" }
   /** resume after the terminal entry: nothing more will come */
   | { kind: "ended" };
@@ -92,7 +92,7 @@ async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, signal: 
           return;
         }
       }
-      if (await requestLost(conn, t.meta.model, t.rid)) {
+      if (await requestGone(conn, t.rid)) {
         yield { kind: "lost" };
         return;
       }
@@ -142,19 +142,37 @@ function cancelLater(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget, re
   );
 }
 
+/** Runs the API's end hook (e.g. storing a Responses API response) once the terminal event is in. */
+function afterEnd(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): void {
+  const hook = endHook(t.rid, t.meta);
+  if (!hook) return;
+  runInBackground(
+    c,
+    deps,
+    (async () => {
+      const lease = await deps.redis();
+      try {
+        await hook(lease.redis);
+      } finally {
+        lease.release();
+      }
+    })(),
+  );
+}
+
 /** Why a relay's signal fired: the edge's drain, else the client left. */
 function goneReason(signal: AbortSignal): string {
   return signal.reason === DRAIN_REASON ? DRAIN_REASON : "client_disconnected";
 }
 
-function queueTimeout(deps: ResolvedDeps): EdgeError {
-  return new EdgeError("queue_timeout", "The request waited too long in the queue; the service is overloaded. Please retry.", {
+function requestLost(deps: ResolvedDeps): EdgeError {
+  return new EdgeError("service_unavailable", "This request's state was lost by the gateway's store (a Redis restart or failover); please retry it.", {
     retryAfterS: deps.config.retryAfterS,
   });
 }
 
-function requestLostError(deps: ResolvedDeps): EdgeError {
-  return new EdgeError("service_unavailable", "The request's state was lost (a Redis restart or failover) before it finished. Please retry.", {
+function queueTimeout(deps: ResolvedDeps): EdgeError {
+  return new EdgeError("queue_timeout", "The request waited too long in the queue; the service is overloaded. Please retry.", {
     retryAfterS: deps.config.retryAfterS,
   });
 }
@@ -173,7 +191,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   const conn = c.get("conn");
   const release = c.get("releaseConn");
   const resumed = compareIds(t.afterId, "0") !== 0;
-  const tr = streamTranslator(t.rid, t.meta, resumed);
+  const tr = streamTranslator(t.rid, t.meta, resumed ? t.afterId : null);
   // The stream outlives the handler: this relay finishes the request's observation.
   const obs = c.get("obs");
   obs.deferred = true;
@@ -192,7 +210,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
     try {
       if (!resumed) await send(tr.open());
       if (t.position !== null) await stream.write(`: queued position=${t.position}\n\n`);
-      for await (const item of follow(deps, conn, t, gone.signal)) {
+      for await (const item of follow(deps, conn, tr.replay ? { ...t, afterId: "0" } : t, gone.signal)) {
         if (item.kind === "idle") {
           await stream.write(tr.keepalive(item.position));
         } else if (item.kind === "ended") {
@@ -206,23 +224,27 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
         } else if (item.kind === "lost") {
           finished = true;
           outcome = [503, "service_unavailable"];
-          await send(tr.error(errorInfoOf(requestLostError(deps))));
+          await send(tr.error(errorInfoOf(requestLost(deps))));
         } else {
           const out: SseEvent[] = [];
           for (const e of item.entries) {
             const ev = e.event;
+            // A replaying translator re-reads what an earlier relay already sent (and counted).
+            const seenBefore = resumed && tr.replay === true && compareIds(e.id, t.afterId) <= 0;
             if (ev.type === "chunk") {
               out.push(...tr.chunk(ev, e.id));
-              if (ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
+              if (!seenBefore && ev.choices.some((ch) => ch.text !== "" || ch.token_ids.length > 0)) obs.chunk();
             } else if (ev.type === "done") {
               finished = true;
-              obs.done(ev.usage);
+              if (!seenBefore) obs.done(ev.usage);
               out.push(...tr.done(ev.usage, e.id));
               runInBackground(c, deps, touchMeta(conn, t.rid));
+              afterEnd(c, deps, t);
             } else {
               finished = true;
               outcome = [ev.error.status, ev.error.code];
               out.push(...tr.error(ev.error, e.id));
+              afterEnd(c, deps, t);
             }
           }
           await send(out);
@@ -268,7 +290,7 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
       }
       if (item.kind === "lost") {
         finished = true;
-        throw requestLostError(deps);
+        throw requestLost(deps);
       }
       for (const e of item.entries) {
         const ev = e.event;
@@ -277,9 +299,11 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
           finished = true;
           c.get("obs").done(ev.usage);
           runInBackground(c, deps, touchMeta(conn, t.rid));
+          afterEnd(c, deps, t);
           return c.json(acc.build(ev.usage));
         } else {
           finished = true;
+          afterEnd(c, deps, t);
           throw new UpstreamError(ev.error.status, ev.error.type, ev.error.code, ev.error.message);
         }
       }

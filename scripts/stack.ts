@@ -19,10 +19,14 @@ export interface StackOptions {
   edgeEnv?: Record<string, string>;
   /** called with each non-JSON output line of a child */
   onLine?: (name: string, line: string) => void;
+  /** extra Node flags for the pool and the edge (e.g. --cpu-prof, which NODE_OPTIONS refuses) */
+  nodeArgs?: string[];
 }
 
 export interface Stack {
   redisUrl: string;
+  /** the private redis-server's pid (none when REDIS_URL pointed elsewhere) */
+  redisPid?: number;
   baseUrl: string;
   /** the pool's internal HTTP server (status page, /metrics), if it serves one */
   poolHttp?: string;
@@ -114,8 +118,9 @@ export function spawnTs(
   args: string[],
   env: Record<string, string>,
   onLine: (name: string, line: string) => void = () => {},
+  nodeArgs: string[] = [],
 ): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -133,11 +138,11 @@ export async function startEdgeProcess(
   port: number,
   env: Record<string, string> = {},
   onLine?: (name: string, line: string) => void,
-): Promise<{ child: ChildProcess; baseUrl: string; stop(): Promise<void> }> {
+): Promise<{ child: ChildProcess; baseUrl: string; ready: Record<string, unknown>; stop(): Promise<void> }> {
   const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine);
   try {
     const ready = await waitReady("edge", child);
-    return { child, baseUrl: String(ready.url), stop: () => stopChild(child) };
+    return { child, baseUrl: String(ready.url), ready, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
@@ -161,7 +166,7 @@ export async function startSimProcesses(
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const children: ChildProcess[] = [];
   const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}) => {
-    const child = spawnTs(name, file, args, env, opts.onLine);
+    const child = spawnTs(name, file, args, env, opts.onLine, opts.nodeArgs);
     children.push(child);
     return child;
   };
@@ -175,6 +180,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   process.once("exit", kill);
   try {
     const redisUrl = opts.redisUrl ?? (await startRedisServer(children));
+    const redisPid = opts.redisUrl ? undefined : children[0]?.pid;
     const sims = await startSimProcesses(opts.simWorkers, opts.simArgs ?? [], children, opts.onLine);
     const { addrs: workerAddrs, procs: workers } = sims;
     const pool = runTs("pool", "pool/main.ts", [], { REDIS_URL: redisUrl, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
@@ -184,7 +190,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
     const poolHttp = typeof poolReady.http === "string" ? poolReady.http : undefined;
     const edgeMetrics = typeof ready.metricsUrl === "string" ? ready.metricsUrl : undefined;
-    return { redisUrl, baseUrl, poolHttp, edgeMetrics, workerAddrs, workers, pool, edge, stop, kill };
+    return { redisUrl, redisPid, baseUrl, poolHttp, edgeMetrics, workerAddrs, workers, pool, edge, stop, kill };
   } catch (err) {
     await stop();
     throw err;

@@ -14,8 +14,11 @@
 // completes gets its first token, every decoding sequence gets one token, and
 // the KV events recorded during the step are published as one batch.
 import { EventEmitter } from "node:events";
-import { KvCache, type KvEvent, type KvSeq } from "./kv-cache.js";
+import { KvCache, type KvEvent } from "./kv-cache.js";
 import { Generation, type GenParams, type TextModel } from "./text-model.js";
+import { Seq, type SeqSink } from "./seq.js";
+
+export { Seq, type SeqSink, type SeqState } from "./seq.js";
 
 export interface EngineOptions {
   prefillTokensPerS: number;
@@ -39,41 +42,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   prefillChunk: 2048,
   maxContextLength: 32768,
 };
-
-/** Receives a sequence's tokens at the end of each step that produced some. */
-export interface SeqSink {
-  /** `ids` are this step's new tokens (usually 1); `seq.gen.finish` is set on the last call. */
-  onTokens(seq: Seq, ids: number[]): void;
-}
-
-export type SeqState = "waiting" | "prefill" | "decode" | "done";
-
-export class Seq {
-  state: SeqState = "waiting";
-  /** Prompt tokens whose KV is computed (cached prefix included). */
-  computed = 0;
-  cachedTokens = 0;
-  kv: KvSeq | null = null;
-  /** Prompt tokens scheduled for prefill in the current step. */
-  planned = 0;
-  /** Uncached prompt tokens estimated at submit (for GetLoads). */
-  readonly estimatedUncached: number;
-  readonly maxTotalTokens: number;
-  readonly tokenAt = (i: number): number =>
-    i < this.prompt.length ? this.prompt[i] : this.gen.output[i - this.prompt.length];
-
-  constructor(
-    readonly rid: string,
-    readonly prompt: readonly number[],
-    readonly gen: Generation,
-    readonly sink: SeqSink,
-    estimatedUncached: number,
-    maxTotalTokens: number,
-  ) {
-    this.estimatedUncached = estimatedUncached;
-    this.maxTotalTokens = maxTotalTokens;
-  }
-}
 
 export interface KvBatch {
   sequenceNumber: bigint;

@@ -1,9 +1,11 @@
 // Scenario "admission": how many requests per second one edge process admits
 // (auth + quota script + enqueue + SSE headers) and the latency quotas add,
-// measured against a second edge process with quotas off, in the same run.
+// measured against a second edge process with quotas off, and a cluster of edge
+// processes (EDGE_PROCESSES) with quotas on, in the same run.
 // The model is registered as served but no pool claims it, so only the edge
 // and Redis do work; each request is dropped once its headers arrive.
 import { Agent, request } from "node:http";
+import { availableParallelism } from "node:os";
 import { Redis } from "ioredis";
 import { progress } from "../lib/progress.js";
 import { keys } from "../../contract/queue/keys.js";
@@ -21,6 +23,8 @@ export interface AdmissionParams {
   seconds: number;
   /** rounds per edge, alternated off/on to spread machine noise over both */
   rounds: number;
+  /** also measure a quotas-on edge of this many processes (EDGE_PROCESSES); default: the machine's cores */
+  clusterProcesses?: number;
 }
 
 /** Time to response headers of one streamed request; the connection is then dropped. */
@@ -74,16 +78,23 @@ export async function runAdmission(p: AdmissionParams) {
 
   const on = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
   const off = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "off", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
+  const procs = p.clusterProcesses ?? availableParallelism();
+  const clustered = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", EDGE_PROCESSES: String(procs) });
+  const variants = [
+    ["off", off],
+    ["on", on],
+    [`on, ${procs} processes`, clustered],
+  ] as const;
   type Acc = { samples: number[]; errors: number; rps: number[] };
   const fresh = (): Acc => ({ samples: [], errors: 0, rps: [] });
   // Latency added is read at concurrency 1 (no queueing inside the edge); throughput at p.concurrency.
   const levels = [1, p.concurrency];
   const results = new Map<string, Acc>();
-  const bar = progress("admission (quotas off, on)", 0, "requests");
+  const bar = progress("admission (quotas off, on, cluster)", 0, "requests");
   try {
     for (let round = 0; round < p.rounds; round++) {
       for (const c of levels) {
-        for (const [name, edge] of [["off", off], ["on", on]] as const) {
+        for (const [name, edge] of variants) {
           const acc = results.get(`${name}@${c}`) ?? fresh();
           results.set(`${name}@${c}`, acc);
           const r = await measure(edge.baseUrl, key, { ...p, concurrency: c }, bar);
@@ -97,11 +108,11 @@ export async function runAdmission(p: AdmissionParams) {
     }
   } finally {
     bar.stop();
-    await Promise.all([on.stop(), off.stop()]);
+    await Promise.all([on.stop(), off.stop(), clustered.stop()]);
     redis.disconnect();
   }
   const rows = levels.flatMap((c) =>
-    (["off", "on"] as const).map((name) => {
+    variants.map(([name]) => {
       const acc = results.get(`${name}@${c}`)!;
       const s = summarize(acc.samples);
       const rps = acc.rps.reduce((a, b) => a + b, 0) / acc.rps.length;
@@ -111,8 +122,8 @@ export async function runAdmission(p: AdmissionParams) {
   const at1 = (name: string) => rows.find((r) => r.concurrency === 1 && r.quotas === name)!;
   const added = { p50_ms: round(at1("on").p50_ms - at1("off").p50_ms, 3), p99_ms: round(at1("on").p99_ms - at1("off").p99_ms, 3) };
   const table: Table = {
-    title: `Admission on one edge process (${p.rounds}×${p.seconds}s per cell, quotas off and on alternated)`,
-    columns: ["concurrent clients", "quotas", "admitted req/s", "time to headers p50 ms", "p99 ms", "errors"],
+    title: `Admission per edge (${p.rounds}×${p.seconds}s per cell, variants alternated): one process quotas off / on, and a ${procs}-process cluster (EDGE_PROCESSES) quotas on`,
+    columns: ["concurrent clients", "edge (quotas)", "admitted req/s", "time to headers p50 ms", "p99 ms", "errors"],
     rows: rows.map((r) => [r.concurrency, r.quotas, r.rps, r.p50_ms, r.p99_ms, r.errors]),
     notes: [`Auth + quota script added at concurrency 1: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms.`],
   };

@@ -7,7 +7,7 @@
 // Prompt kinds: "words" (prose-like: random common words, ~4 bytes/token) and
 // "x" (one character repeated: a single 1 MB pre-token, ~8 bytes/token, the
 // costliest case for BPE).
-import { readFileSync } from "node:fs";
+import { procSample } from "../lib/proc.js";
 import { Redis } from "ioredis";
 import { seedApiKey } from "../../edge/tenants.js";
 import type { Table } from "../lib/report.js";
@@ -58,20 +58,6 @@ export function bigPrompt(kind: "words" | "x", bytes: number, salt: number): str
     n += w.length;
   }
   return parts.join("");
-}
-
-/** utime + stime of a process in ms, and its RSS in MB (Linux /proc). */
-function procSample(pid: number | undefined): { cpuMs: number; rssMb: number } | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(f[11]) + Number(f[12]);
-    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return { cpuMs: (ticks * 1000) / 100, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
-  } catch {
-    return undefined;
-  }
 }
 
 async function timeRefusal(url: string, apiKey: string, body: unknown): Promise<{ ms: number; status: string }> {

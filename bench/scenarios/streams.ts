@@ -7,21 +7,33 @@ import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample, type
 import { directClients, timeDirectStream } from "../lib/direct.js";
 import { progress } from "../lib/progress.js";
 import type { Table } from "../lib/report.js";
+import { cpuMeter, type CpuPer1k, type GatewayPids } from "../lib/proc.js";
+import { breakdownMeter, type Breakdown, type BreakdownSources } from "../lib/breakdown.js";
 
 export interface Target {
   baseUrl: string;
   apiKey: string;
   model: string;
   workerAddrs: string[];
+  /** the gateway's processes, for CPU per 1k output tokens of the full path */
+  gatewayPids?: GatewayPids;
+  /** the gateway's metrics endpoints, for the per-stage breakdown of the full path */
+  metrics?: BreakdownSources;
 }
 
 export type PathResult = StreamSummary & {
   path: "direct" | "full";
   concurrency: number;
+  /** full path: CPU ms per 1,000 output tokens of each gateway process (edge, pool, redis) and their total */
+  gateway_cpu_ms_per_1k_tokens?: CpuPer1k;
+  /** full path: mean ms per request of each stage, from the gateway's histograms */
+  breakdown?: Breakdown;
 };
 
-function aggregate(path: PathResult["path"], concurrency: number, samples: StreamSample[], wallMs: number): PathResult {
-  return { path, concurrency, ...summarizeStreams(samples, wallMs) };
+function aggregate(path: PathResult["path"], concurrency: number, samples: StreamSample[], wallMs: number, cpu?: ReturnType<typeof cpuMeter>, breakdown?: Breakdown): PathResult {
+  const summary = summarizeStreams(samples, wallMs);
+  const perK = cpu?.(summary.tokens);
+  return { path, concurrency, ...summary, ...(perK ? { gateway_cpu_ms_per_1k_tokens: perK } : {}), ...(breakdown ? { breakdown } : {}) };
 }
 
 /** A short distinct prompt per request, so no run benefits from another's KV cache. */
@@ -59,10 +71,12 @@ export async function runLevel(t: Target, concurrency: number, tokens: number, r
 
   bar = progress(`full path     c=${concurrency}`, requests);
   t0 = performance.now();
+  const cpu = cpuMeter(t.gatewayPids ?? {});
+  const stages = await breakdownMeter(t.metrics ?? {});
   const full = await runConcurrent(requests, concurrency, (i) => fullRequest(t, tokens, `L${s}`, i), () => bar.increment());
   const fullWall = performance.now() - t0;
   bar.stop();
-  return [aggregate("direct", concurrency, direct, directWall), aggregate("full", concurrency, full, fullWall)];
+  return [aggregate("direct", concurrency, direct, directWall), aggregate("full", concurrency, full, fullWall, cpu, await stages())];
 }
 
 /** Open loop: requests arrive at `rate` per second for `seconds`, whatever the latency. */
@@ -74,6 +88,8 @@ export async function runSteady(t: Target, rate: number, seconds: number, tokens
     const clients = path === "direct" ? directClients(t.workerAddrs) : [];
     const bar = progress(`${path === "direct" ? "direct gRPC" : "full path"}   ${rate} req/s`, total);
     const t0 = performance.now();
+    const cpu = path === "full" ? cpuMeter(t.gatewayPids ?? {}) : undefined;
+    const stages = path === "full" ? await breakdownMeter(t.metrics ?? {}) : undefined;
     const pending: Promise<StreamSample>[] = [];
     for (let i = 0; i < total; i++) {
       const due = t0 + (i * 1000) / rate;
@@ -85,7 +101,7 @@ export async function runSteady(t: Target, rate: number, seconds: number, tokens
     const samples = await Promise.all(pending);
     bar.stop();
     clients.forEach((c) => c.close());
-    out.push(aggregate(path, 0, samples, performance.now() - t0));
+    out.push(aggregate(path, 0, samples, performance.now() - t0, cpu, await stages?.()));
   }
   return out;
 }
@@ -103,11 +119,27 @@ export function overheadTable(rows: PathResult[]): Table {
   const levels = [...new Set(rows.map((r) => r.concurrency))];
   return {
     title: "Overhead of the full path over direct gRPC",
-    columns: ["concurrency", "TTFT p50 added ms", "TTFT p99 added ms", "tokens/s ratio (full / direct)"],
+    columns: ["concurrency", "TTFT p50 added ms", "TTFT p99 added ms", "ITL p99 ratio", "tokens/s ratio (full / direct)", "gateway CPU ms / 1k tokens (edge + pool + redis)"],
     rows: levels.map((c) => {
       const d = rows.find((r) => r.concurrency === c && r.path === "direct")!;
       const f = rows.find((r) => r.concurrency === c && r.path === "full")!;
-      return [c || "open loop", round(f.ttft_p50_ms - d.ttft_p50_ms), round(f.ttft_p99_ms - d.ttft_p99_ms), round(f.tokens_per_s / d.tokens_per_s, 3)];
+      const cpu = f.gateway_cpu_ms_per_1k_tokens;
+      const split = cpu ? `${cpu.total} (${cpu.edge ?? "?"} + ${cpu.pool ?? "?"} + ${cpu.redis ?? "?"})` : "n/a";
+      return [c || "open loop", round(f.ttft_p50_ms - d.ttft_p50_ms), round(f.ttft_p99_ms - d.ttft_p99_ms), round(f.itl_p99_ms / d.itl_p99_ms, 2), round(f.tokens_per_s / d.tokens_per_s, 3), split];
+    }),
+  };
+}
+
+/** Where the full path's time to first token goes, per level (means from the gateway's histograms). */
+export function breakdownTable(rows: PathResult[]): Table {
+  const full = rows.filter((r) => r.path === "full" && r.breakdown);
+  const v = (x: number | undefined) => (x === undefined ? "n/a" : x);
+  return {
+    title: "Where the full path's first token goes (means per request, ms)",
+    columns: ["concurrency", "client TTFT p50", "edge: arrival → first chunk sent", "queue wait", "pool: claim → first token", "template", "tokenize", "prepare (incl. thread wait)", "dispatch (routing)"],
+    rows: full.map((r) => {
+      const b = r.breakdown!;
+      return [r.concurrency || "open loop", v(r.ttft_p50_ms), v(b.edge_ttft_ms), v(b.queue_wait_ms), v(b.pool_ttft_ms), v(b.template_ms), v(b.tokenize_ms), v(b.prepare_ms), v(b.dispatch_ms)];
     }),
   };
 }

@@ -3,6 +3,7 @@
 //   {q:<model>}  the model's fair queue: jobs, per-tenant lists, virtual times, leases
 //   {r:<rid>}    one request's response stream, its write lease (fencing) and cancel marker
 //   {t:<tenant>} one tenant's record, keys, quota buckets and usage counters
+//   {rs:<tenant>} one tenant's stored Responses API responses and their byte count
 //   {reg}        the registry of live pools and the models they serve
 //   {p:<pool>}   one pool's cancel channel (sharded pub/sub)
 // API keys (sg:key:<hash>) and the tenant index (sg:tenants) have slots of their own:
@@ -38,6 +39,14 @@ export const keys = {
   cancel: (rid: string) => `${PREFIX}:{r:${rid}}:cancel`,
   /** HASH edge-only request metadata (m = JSON: owning tenant, model, stream flags; a = attach count), so a resume can be authorized after the Job is acked. */
   meta: (rid: string) => `${PREFIX}:{r:${rid}}:meta`,
+
+  // ---- stored Responses API responses, per tenant (edge only) ----
+  /** HASH r = response JSON, i = input items JSON, s = "pending" | "done"; TTL = the store's TTL. */
+  storedResponse: (tenantId: string, id: string) => `${PREFIX}:{rs:${tenantId}}:resp:${id}`,
+  /** ZSET id -> expiry (ms) of the tenant's stored responses (to give back the bytes of expired ones). */
+  storedExpiry: (tenantId: string) => `${PREFIX}:{rs:${tenantId}}:exp`,
+  /** HASH id -> stored bytes, "@sum" -> the tenant's total (checked against max_stored_response_bytes). */
+  storedBytes: (tenantId: string) => `${PREFIX}:{rs:${tenantId}}:bytes`,
 
   // ---- registry ----
   /** ZSET poolId -> heartbeat expiry (ms). */

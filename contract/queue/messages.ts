@@ -94,6 +94,12 @@ export const JobSchema = z.object({
   /** return logprobs of the generated tokens, with this many alternatives per position (0-20) */
   logprobs: z.object({ top: z.number().int().min(0).max(20) }).optional(),
   chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Count only (Anthropic's count_tokens): the pool renders and tokenizes the prompt and
+   * answers with a done event whose usage.prompt_tokens is its length; no worker runs, and
+   * nothing was reserved at admission, so its settle finds nothing to settle (no usage added).
+   */
+  count_only: z.boolean().optional(),
   /** completion only: text prompt */
   prompt: z.string().optional(),
   sampling: SamplingSchema,
@@ -176,6 +182,8 @@ export const ChoiceDeltaSchema = z.object({
   reasoning: z.string().optional(),
   tool_calls: z.array(ToolCallDeltaSchema).optional(),
   logprobs: z.array(LogprobEntrySchema).optional(),
+  /** on the last chunk of a choice that a stop string ended (finish_reason "stop"): which one */
+  stop_sequence: z.string().optional(),
 });
 export type ChoiceDelta = z.infer<typeof ChoiceDeltaSchema>;
 
@@ -188,6 +196,21 @@ export const ResponseEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("error"), error: ErrorInfoSchema }),
 ]);
 export type ResponseEvent = z.infer<typeof ResponseEventSchema>;
+
+/**
+ * The edge's view of a response event: the same shape, but `token_ids` only checked to
+ * be an array. The edge uses nothing of the ids but their count (a resume reads them on
+ * the pool, which parses them fully), and checking every id of every chunk was a
+ * measurable part of the edge's CPU per token.
+ */
+export const RelayedEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("chunk"),
+    choices: z.array(ChoiceDeltaSchema.extend({ token_ids: z.custom<number[]>((v) => Array.isArray(v)) })),
+  }),
+  z.object({ type: z.literal("done"), usage: UsageSchema }),
+  z.object({ type: z.literal("error"), error: ErrorInfoSchema }),
+]);
 
 /** What a live pool advertises in the registry. */
 export const PoolInfoSchema = z.object({

@@ -10,6 +10,8 @@ export const LimitsSchema = z
     max_concurrent_requests: z.number().int().nonnegative().nullable().optional(),
     tokens_per_day: z.number().int().nonnegative().nullable().optional(),
     max_queued_requests: z.number().int().nonnegative().nullable().optional(),
+    /** bytes of stored Responses API responses (input + output) the tenant may keep; unset = the edge's default */
+    max_stored_response_bytes: z.number().int().nonnegative().nullable().optional(),
   })
   .strict();
 export type Limits = z.infer<typeof LimitsSchema>;

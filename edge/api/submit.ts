@@ -18,8 +18,17 @@ export interface Surface {
   operation: Operation;
   /** the body field that sets the output limit, for errors about it */
   maxTokensParam: string;
+  /** the body field holding the prompt, for errors about its length (default: prompt / messages) */
+  promptParam?: string;
   /** fields the API's response objects echo (RequestMeta.echo) */
   echo?: Record<string, unknown>;
+  /** the API's own rate-limit headers, derived from our x-ratelimit-* ones (sent beside them) */
+  rateLimitHeaders?(headers: Record<string, string>, now: number): Record<string, string>;
+  /**
+   * Tokenize only (count_tokens): the pool answers with the prompt's length. Nothing is
+   * generated, so nothing is reserved or charged at admission (README: count_tokens).
+   */
+  countOnly?: boolean;
 }
 
 export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: InternalRequest, surface: Surface): Promise<Response> {
@@ -65,17 +74,19 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
       throw new EdgeError(
         "context_length_exceeded",
         `This model's maximum context length is ${context} tokens. However, your prompt has at least ${floor} tokens. Please reduce the length of the messages or completion.`,
-        { param: req.payload.prompt !== undefined ? "prompt" : "messages" },
+        { param: surface.promptParam ?? (req.payload.prompt !== undefined ? "prompt" : "messages") },
       );
     }
   }
-  sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
+  if (!surface.countOnly) sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
   // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
   // tokens-per-minute limit holds exactly: settlement only ever refunds.
-  const reserved = req.promptBound + sampling.max_tokens * n;
+  // (A count job has no output: its prompt bound is its cost in the fair queue, and it is never admitted or settled.)
+  const reserved = req.promptBound + (sampling.max_tokens ?? 0) * n;
   const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
-  const decision = await deps.admission.admit(conn, admissionReq);
+  const decision = surface.countOnly ? { ok: true as const, headers: {}, keyScoped: false } : await deps.admission.admit(conn, admissionReq);
   for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
+  for (const [h, v] of Object.entries(surface.rateLimitHeaders?.(decision.headers, now) ?? {})) c.header(h, v);
   if (!decision.ok) {
     throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
   }
@@ -88,6 +99,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
     model,
     kind: req.payload.prompt !== undefined ? "completion" : "chat",
     ...req.payload,
+    ...(surface.countOnly ? { count_only: true } : {}),
     sampling,
     stream,
     enqueued_at: now,
@@ -114,7 +126,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued);
   if (position === null) {
     await deleteMeta(conn, rid);
-    await deps.admission.release(conn, admissionReq, decision.keyScoped);
+    if (!surface.countOnly) await deps.admission.release(conn, admissionReq, decision.keyScoped);
     throw new EdgeError("queue_full", `Too many queued requests for this tenant (limit ${maxQueued}). Retry later.`, {
       retryAfterS: deps.config.retryAfterS,
     });

@@ -27,6 +27,12 @@ export interface StreamTranslator {
   ended(): SseEvent[];
   /** Raw text written while nothing else happens (SSE comments or a ping event). */
   keepalive(queuePosition: number | null): string;
+  /**
+   * On a resume, read the stream from its start (the translator rebuilds its
+   * state and sends only what follows the client's Last-Event-ID), for APIs
+   * whose events carry state: item indexes, sequence numbers, the final object.
+   */
+  readonly replay?: boolean;
 }
 
 /** Accumulates a request's event stream into one API's non-streamed response body. */

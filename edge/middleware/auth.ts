@@ -1,5 +1,6 @@
-// Bearer-key authentication: the key's SHA-256 names its ApiKeyRecord, which
-// names the tenant. Every way a key can be unusable (missing, unknown,
+// API-key authentication (Authorization: Bearer, or x-api-key as Anthropic's
+// clients send it): the key's SHA-256 names its ApiKeyRecord, which names the
+// tenant. Every way a key can be unusable (missing, unknown,
 // revoked, expired, orphaned) is the same 401, so a caller learns nothing
 // about which keys exist.
 import type { MiddlewareHandler } from "hono";
@@ -53,19 +54,29 @@ class TenantCache {
   }
 }
 
+/**
+ * The key from `Authorization: Bearer` (OpenAI's clients) or `x-api-key` (Anthropic's).
+ * Two different keys in one request are refused rather than one picked silently.
+ */
+function presentedKey(authorization: string | undefined, xApiKey: string | undefined): string | null {
+  const bearer = authorization ? (BEARER.exec(authorization)?.[1] ?? null) : null;
+  const x = xApiKey?.trim() || null;
+  if (bearer && x && bearer !== x) throw new EdgeError("invalid_api_key", "Two different API keys were sent (Authorization and x-api-key); send one.");
+  return bearer ?? x;
+}
+
 export function auth(deps: ResolvedDeps): MiddlewareHandler<EdgeEnv> {
   const tenants = new TenantCache(deps.config.tenantCacheMs, deps.now);
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    const m = header ? BEARER.exec(header) : null;
-    if (!m) {
+    const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
+    if (!key) {
       throw new EdgeError(
         "invalid_api_key",
-        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.",
       );
     }
     const conn = c.get("conn");
-    const record = await loadApiKey(conn, await keyHash(m[1]!));
+    const record = await loadApiKey(conn, await keyHash(key));
     const unusable =
       record === null || record.revoked || (record.expires_at !== null && record.expires_at <= deps.now());
     const tenant = unusable ? null : await tenants.get(conn, record.tenant_id);

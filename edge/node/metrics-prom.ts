@@ -107,8 +107,14 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** What /metrics serves: one process's registry, or a cluster primary's aggregate of its workers'. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  contentType: string;
+}
+
 /** Serves GET /metrics (Prometheus text format) from `registry`; anything else is 404. */
-export async function serveMetrics(registry: Registry, port: number, host: string): Promise<MetricsServer> {
+export async function serveMetrics(registry: MetricsSource, port: number, host: string): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {

@@ -8,7 +8,7 @@
 // Either way the Redis Stream is the durable log: a subscription starts after
 // any entry id, which is what Last-Event-ID resume needs.
 import type { Redis } from "ioredis";
-import { ResponseEventSchema, type ResponseEvent } from "../../contract/queue/messages.js";
+import { RelayedEventSchema, type ResponseEvent } from "../../contract/queue/messages.js";
 
 export interface StreamEntry {
   /** Redis stream entry id ("<ms>-<seq>"), used as the SSE event id. */
@@ -49,7 +49,7 @@ export function decodeEntry(raw: RawEntry): StreamEntry {
   } catch {
     parsed = undefined;
   }
-  const res = ResponseEventSchema.safeParse(parsed);
+  const res = RelayedEventSchema.safeParse(parsed);
   if (res.success) return { id, event: res.data };
   return {
     id,

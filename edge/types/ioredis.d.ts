@@ -41,6 +41,8 @@ declare module "ioredis" {
     mget(...keys: string[]): Reply<(string | null)[]>;
     mget(keys: string[]): Reply<(string | null)[]>;
     hget(key: string, field: string): Reply<string | null>;
+    hmget(key: string, ...fields: string[]): Reply<(string | null)[]>;
+    exists(...keys: string[]): Reply<number>;
     hgetall(key: string): Reply<Record<string, string>>;
     hexists(key: string, field: string): Reply<number>;
     hincrby(key: string, field: string, increment: number): Reply<number>;
@@ -51,6 +53,7 @@ declare module "ioredis" {
     zrangebyscore(key: string, min: Arg, max: Arg, ...args: Arg[]): Reply<string[]>;
     lpos(key: string, element: Arg, ...args: Arg[]): Reply<number | null>;
     xrevrange(key: string, end: Arg, start: Arg, ...args: Arg[]): Reply<[id: string, fields: string[]][]>;
+    xrange(key: string, start: Arg, end: Arg, ...args: Arg[]): Reply<[id: string, fields: string[]][]>;
     xread(...args: Arg[]): Reply<[key: string, items: [id: string, fields: string[]][]][] | null>;
   }
 }

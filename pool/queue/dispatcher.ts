@@ -142,8 +142,10 @@ export class Dispatcher {
 
   private async extend(): Promise<void> {
     if (this.held.size === 0) return;
-    const held = [...this.held.values()].map((r) => ({ rid: r.rid, token: r.token, model: r.model }));
-    const { lost, cancelled, error } = await extendAll(this.queue, held);
+    const held = [...this.held.values()].map((r) => ({ rid: r.rid, token: r.token, model: r.model, leaseRefreshedAt: r.leaseRefreshedAt }));
+    // Rounds run every leaseMs/3; skipping leases written within leaseMs/6 still leaves
+    // at least half a lease of margin when the next round refreshes them.
+    const { lost, cancelled, error } = await extendAll(this.queue, held, { now: performance.now(), freshMs: this.cfg.leaseMs / 6 });
     if (error) this.log.error({ error }, "lease extension failed");
     for (const rid of cancelled) this.held.get(rid)?.stop("cancelled");
     for (const rid of lost) {

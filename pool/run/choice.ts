@@ -46,6 +46,8 @@ export class ChoiceState {
   reasoningTokens = 0;
   /** Set when a gateway-side stop string ended the choice (the worker may not know yet). */
   stoppedLocally = false;
+  /** The stop string that ended the choice (gateway match or the worker's matched_stop_str). */
+  private stopSequence: string | undefined;
   private readonly decoder: IncrementalDecoder;
   private readonly matcher: StopMatcher;
   private readonly eos: ReadonlySet<number>;
@@ -89,6 +91,7 @@ export class ChoiceState {
       else if (this.opts.logprobs && logprobs) (delta.logprobs ??= []).push(logprobEntry(this.tok, logprobs, i, id));
       if (r.matched !== null) {
         this.stoppedLocally = true;
+        this.stopSequence = r.matched;
         this.end("stop", delta, true);
         break;
       }
@@ -134,12 +137,17 @@ export class ChoiceState {
       this.add(delta, r.text);
       if (r.matched !== null) {
         this.stoppedLocally = true;
+        this.stopSequence = r.matched;
         reason = "stop";
-      } else this.add(delta, this.matcher.flush(matchedStopStr));
+      } else {
+        this.add(delta, this.matcher.flush(matchedStopStr));
+        if (matchedStopStr && reason === "stop") this.stopSequence = matchedStopStr;
+      }
     }
     if (this.parser) this.merge(delta, this.parser.flush());
     this.finish = reason === "stop" && (this.parser?.callCount ?? 0) > 0 ? "tool_calls" : reason;
     delta.finish_reason = this.finish;
+    if (this.finish === "stop" && this.stopSequence !== undefined) delta.stop_sequence = this.stopSequence;
   }
 
   private finalize(delta: ChoiceDelta & { reasoning: string }): ChoiceDelta {
@@ -147,6 +155,7 @@ export class ChoiceState {
     if (delta.reasoning) out.reasoning = delta.reasoning;
     if (delta.tool_calls?.length) out.tool_calls = delta.tool_calls;
     if (delta.logprobs?.length) out.logprobs = delta.logprobs;
+    if (delta.stop_sequence !== undefined) out.stop_sequence = delta.stop_sequence;
     return out;
   }
 }

@@ -46,8 +46,10 @@ export async function prepareRun(
   const constraint = constraintFor(job, profile?.toolFormat);
   if (!constraint.ok) return err(errorInfo(400, "invalid_request", constraint.error));
   const parserName = profile?.toolFormat ?? profile?.family;
+  // A count job (count_tokens) has no choices: the run ends at once with usage = the prompt's
+  // length, no worker is called, and its settle finds no reservation (none was made).
   const choices = Array.from(
-    { length: job.sampling.n },
+    { length: job.count_only ? 0 : job.sampling.n },
     (_, i) =>
       new ChoiceState(i, tok, {
         stops: job.sampling.stop,

@@ -8,11 +8,14 @@ import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 export interface Prompt {
   ids: number[];
   text: string;
+  /** wall ms spent rendering the chat template and encoding (where the run's CPU goes) */
+  timing?: { templateMs: number; tokenizeMs: number };
 }
 
 export type PromptError = { code: "invalid_prompt" | "context_length_exceeded"; message: string };
 
 export function renderPrompt(job: Job, tok: ModelTokenizer, contextLength: number | undefined): Result<Prompt, PromptError> {
+  const t0 = performance.now();
   let text: string;
   if (job.kind === "chat") {
     const r = tok.renderChat({
@@ -26,6 +29,7 @@ export function renderPrompt(job: Job, tok: ModelTokenizer, contextLength: numbe
   } else {
     text = job.prompt ?? "";
   }
+  const t1 = performance.now();
   const max = job.sampling.max_tokens ?? 0;
   // Encoding stops once the prompt is known not to fit (a 1 MB prompt is refused from a
   // cheap lower bound, not after tokenizing all of it).
@@ -38,5 +42,5 @@ export function renderPrompt(job: Job, tok: ModelTokenizer, contextLength: numbe
   }
   const ids = r.ids;
   if (ids.length === 0) return err({ code: "invalid_prompt", message: "the prompt is empty" });
-  return ok({ ids, text });
+  return ok({ ids, text, timing: { templateMs: t1 - t0, tokenizeMs: performance.now() - t1 } });
 }

@@ -19,6 +19,7 @@ import type { RouteRequest } from "../routing/router.js";
 import { sessionKeyOf } from "../routing/session-key.js";
 import { isRetryable, localRpcError, type RpcError } from "../workers/rpc-error.js";
 import { CoalescingWriter } from "./writer.js";
+import { usageOf } from "./usage.js";
 import { noRunTrace, type RunObserver, type RunTrace } from "../telemetry/run-observer.js";
 
 export interface RequestDeps {
@@ -75,8 +76,13 @@ export class RequestRun {
     this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
       async (events) => {
+        const startedAt = performance.now();
         const r = await deps.queue.append(this.rid, this.token, events);
-        if (r.ok && r.value === "ok") this.trace.written(events);
+        if (r.ok && r.value === "ok") {
+          // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
+          this.leaseRefreshedAt = startedAt;
+          this.trace.written(events);
+        }
         return r;
       },
       (why) => {
@@ -86,6 +92,9 @@ export class RequestRun {
       deps.minWriteIntervalMs,
     );
   }
+
+  /** performance.now() when a write of ours last refreshed the write lease (0: never). */
+  leaseRefreshedAt = 0;
 
   /** Stream entries this run wrote. */
   get entriesWritten(): number {
@@ -116,8 +125,10 @@ export class RequestRun {
     const job = claimed.job;
     const tok = deps.tokenizer(this.model);
     if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    const preparing = performance.now();
     const prepared = await prepareRun(this.rid, job, tok, deps.profile(this.model), deps.renderer?.(this.model));
     if (!prepared.ok) return this.fail(prepared.error);
+    this.trace.prepared(prepared.value.prompt.timing, performance.now() - preparing);
     if (this.stopReason) return this.finishStopped();
     const { prompt, constraint, choices } = prepared.value;
     this.constraint = constraint;
@@ -269,14 +280,7 @@ export class RequestRun {
   }
 
   private usageSoFar(): Usage {
-    const usage: Usage = {
-      prompt_tokens: this.promptTokens,
-      completion_tokens: this.choices.reduce((a, c) => a + c.generated, 0),
-      cached_tokens: Math.min(this.cachedTokens, this.promptTokens),
-    };
-    const reasoning = this.choices.reduce((a, c) => a + c.reasoningTokens, 0);
-    if (reasoning > 0 || this.claimed.job?.thinking) usage.reasoning_tokens = reasoning;
-    return usage;
+    return usageOf(this.promptTokens, this.cachedTokens, this.choices, this.claimed.job?.thinking === true);
   }
 
   /** Settles the quota reservation (before ack: if we die in between, the next owner settles from the terminal event). */

@@ -21,6 +21,7 @@ function mergeDelta(into: ChoiceDelta, d: ChoiceDelta): void {
   if (d.tool_calls) (into.tool_calls ??= []).push(...d.tool_calls);
   if (d.logprobs) (into.logprobs ??= []).push(...d.logprobs);
   into.finish_reason = d.finish_reason ?? into.finish_reason;
+  if (d.stop_sequence !== undefined) into.stop_sequence = d.stop_sequence;
 }
 
 export type AppendFn = (events: readonly ResponseEvent[]) => Promise<Result<"ok" | "fenced" | "cancelled">>;

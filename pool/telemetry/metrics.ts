@@ -25,6 +25,7 @@ export class PoolMetrics {
   readonly ttft: Histogram<Op>;
   readonly tpot: Histogram<Op>;
   readonly queueWait: Histogram<"gen_ai_request_model">;
+  readonly phase: Histogram<"phase">;
   readonly tokenUsage: Histogram<Op | "gen_ai_token_type">;
   readonly tokens: Counter<"tenant" | "gen_ai_request_model" | "type">;
   readonly workerTokens: Counter<"worker">;
@@ -71,6 +72,13 @@ export class PoolMetrics {
       help: "Time a job waited in the Redis queue: enqueue (edge clock) to claim (pool clock); first claims only",
       labelNames: ["gen_ai_request_model"],
       buckets: [...BUCKETS.queueWait],
+      registers,
+    });
+    this.phase = new Histogram({
+      name: METRIC.poolPhase,
+      help: "Pool side, before the first Generate call: template render, tokenize, prepare (both, thread queueing included) and dispatch (prompt ready -> call started)",
+      labelNames: ["phase"],
+      buckets: [...BUCKETS.poolPhase],
       registers,
     });
     this.tokenUsage = new Histogram({

@@ -5,6 +5,8 @@ import type { ResponseEvent } from "../../contract/queue/messages.js";
 import type { ClaimedJob } from "../queue/client.js";
 
 export interface RunTrace {
+  /** The prompt is ready: `prepareMs` wall ms since the run began (thread queueing included), of which template and tokenize. */
+  prepared(timing: { templateMs: number; tokenizeMs: number } | undefined, prepareMs: number): void;
   /** A Generate call for this request started on `worker`. */
   worker(worker: string): void;
   /** `n` output token ids arrived from `worker`. */
@@ -20,4 +22,4 @@ export interface RunObserver {
   begin(claimed: ClaimedJob): RunTrace;
 }
 
-export const noRunTrace: RunTrace = { worker() {}, tokens() {}, workerError() {}, written() {} };
+export const noRunTrace: RunTrace = { prepared() {}, worker() {}, tokens() {}, workerError() {}, written() {} };

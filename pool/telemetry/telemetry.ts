@@ -45,7 +45,24 @@ class Trace implements RunTrace {
     private readonly t: PoolTelemetry,
   ) {}
 
+  /** performance.now() when the prompt was ready (the first call's dispatch is measured from it) */
+  private preparedAt: number | undefined;
+
+  prepared(timing: { templateMs: number; tokenizeMs: number } | undefined, prepareMs: number): void {
+    this.preparedAt = performance.now();
+    const phase = this.t.metrics.phase;
+    phase.observe({ phase: "prepare" }, prepareMs / 1000);
+    if (timing) {
+      phase.observe({ phase: "template" }, timing.templateMs / 1000);
+      phase.observe({ phase: "tokenize" }, timing.tokenizeMs / 1000);
+    }
+  }
+
   worker(worker: string): void {
+    if (this.workers.length === 0 && this.preparedAt !== undefined) {
+      // Routing (pick, waiting for a ready worker) up to the first Generate call.
+      this.t.metrics.phase.observe({ phase: "dispatch" }, (performance.now() - this.preparedAt) / 1000);
+    }
     if (!this.workers.includes(worker)) this.workers.push(worker);
   }
 

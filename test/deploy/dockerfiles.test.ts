@@ -13,65 +13,11 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { final, jsonArgs, ops, parseDockerfile, subst, type Dockerfile } from "./dockerfile.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-
-// ---- a small Dockerfile reader ----
-
-interface Instr {
-  op: string;
-  args: string;
-  flags: Record<string, string>;
-}
-interface Stage {
-  name: string;
-  image: string;
-  instrs: Instr[];
-}
-interface Dockerfile {
-  file: string;
-  stages: Stage[];
-  args: Record<string, string>;
-}
-
-function parseDockerfile(file: string): Dockerfile {
-  const text = readFileSync(join(root, "deploy", file), "utf8");
-  const lines: string[] = [];
-  let cur = "";
-  for (const raw of text.split("\n")) {
-    if (/^\s*#/.test(raw) && cur === "") continue;
-    if (raw.endsWith("\\")) cur += raw.slice(0, -1) + " ";
-    else {
-      cur += raw;
-      if (cur.trim()) lines.push(cur.trim());
-      cur = "";
-    }
-  }
-  const args: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, op, rest] = /^(\w+)\s+(.*)$/s.exec(line)!;
-    const flags: Record<string, string> = {};
-    let argsText = rest;
-    for (let m; (m = /^--([\w-]+)=(\S+)\s+/.exec(argsText)); argsText = argsText.slice(m[0].length)) flags[m[1]] = m[2];
-    const instr = { op: op.toUpperCase(), args: argsText, flags };
-    if (instr.op === "FROM") {
-      const [, image, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(argsText)!;
-      stages.push({ name: name ?? String(stages.length), image: subst(image, args), instrs: [] });
-    } else if (stages.length === 0 && instr.op === "ARG") {
-      const [k, v] = argsText.split("=");
-      args[k] = v ?? "";
-    } else stages[stages.length - 1].instrs.push(instr);
-  }
-  return { file, stages, args };
-}
-
-const subst = (s: string, vars: Record<string, string>) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => vars[a ?? b] ?? "");
-const final = (d: Dockerfile) => d.stages[d.stages.length - 1];
-const ops = (s: Stage, op: string) => s.instrs.filter((i) => i.op === op);
-const jsonArgs = (i: Instr): string[] => JSON.parse(i.args);
 
 // ---- running a Dockerfile's stages in temp directories ----
 
@@ -191,7 +137,7 @@ function runOnce(cmd: string[], cwd: string, env: Record<string, string>) {
 // ---- the tests ----
 
 const files = readdirSync(join(root, "deploy")).filter((f) => f.endsWith(".Dockerfile"));
-const parsed = Object.fromEntries(files.map((f) => [f, parseDockerfile(f)]));
+const parsed = Object.fromEntries(files.map((f) => [f, parseDockerfile(root, f)]));
 
 describe("Dockerfiles, read", () => {
   it("there is one for the edge and one for the pool", () => {

@@ -2,59 +2,12 @@
 // -> simulated worker acting as an agentic model): tool-call loops with
 // runTools, structured output with parse(), streamed tool-call deltas,
 // forced tool choice, reasoning and logprobs.
-import { Ajv } from "ajv";
 import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
-import type { RunnableToolFunctionWithParse } from "openai/lib/RunnableFunction";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
-
-const KEY = "sk-e2e-agents-0001";
-const ajv = new Ajv({ strict: false });
-
-const WEATHER_PARAMS = {
-  type: "object",
-  properties: { city: { type: "string" }, unit: { type: "string", enum: ["celsius", "fahrenheit"] } },
-  required: ["city", "unit"],
-  additionalProperties: false,
-};
-const TIME_PARAMS = {
-  type: "object",
-  properties: { timezone: { type: "string" } },
-  required: ["timezone"],
-  additionalProperties: false,
-};
-const TOOLS: OpenAI.Chat.ChatCompletionFunctionTool[] = [
-  { type: "function", function: { name: "get_weather", description: "Current weather in a city", parameters: WEATHER_PARAMS } },
-  { type: "function", function: { name: "get_time", description: "Current time in a timezone", parameters: TIME_PARAMS } },
-];
-const validators: Record<string, (v: unknown) => boolean> = {
-  get_weather: ajv.compile(WEATHER_PARAMS),
-  get_time: ajv.compile(TIME_PARAMS),
-};
-
-async function stackWith(sim: Record<string, unknown>): Promise<{ stack: FullStack; client: OpenAI }> {
-  const stack = await startFullStack({ sim });
-  await stack.seed({ tenantId: "agents", key: KEY });
-  return { stack, client: new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: KEY, maxRetries: 0 }) };
-}
-
-function runnerTools(calls: { name: string; args: unknown }[]): RunnableToolFunctionWithParse<object>[] {
-  return TOOLS.map((t) => ({
-    type: "function" as const,
-    function: {
-      name: t.function.name,
-      description: t.function.description ?? "",
-      parameters: t.function.parameters!,
-      parse: (text: string): object => JSON.parse(text) as object,
-      function: (args: unknown) => {
-        calls.push({ name: t.function.name, args });
-        return t.function.name === "get_weather" ? { temperature: 21, sky: "clear" } : { time: "14:05" };
-      },
-    },
-  }));
-}
+import { SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
+import { KEY, runnerTools, stackWith, TOOLS, validators } from "./agent-fixtures.js";
 
 describe("agents on a Qwen3-style model (tools always called on a user turn, no parallel calls)", () => {
   let stack: FullStack;

@@ -112,6 +112,11 @@ it("counts runs by outcome, tokens equal to the usage written, one TTFT per run"
   expect(sum(m, "gen_ai_server_time_per_output_token_seconds_count")).toBe(3);
   expect(sum(m, "gen_ai_server_request_duration_seconds_count")).toBe(4);
   expect(sum(m, "speedgate_queue_wait_seconds_count", { gen_ai_request_model: model })).toBe(4);
+  // Each run's phases before its first Generate call, once per run (the bench's breakdown reads them).
+  for (const phase of ["template", "tokenize", "prepare", "dispatch"]) {
+    expect(sum(m, "speedgate_pool_phase_seconds_count", { phase })).toBe(4);
+    expect(sum(m, "speedgate_pool_phase_seconds_sum", { phase })).toBeGreaterThan(0);
+  }
   // Every token the worker sent is counted once per worker.
   expect(sum(m, "speedgate_worker_output_tokens_total", { worker: sim.address })).toBeGreaterThanOrEqual(total((u) => u.completion_tokens));
 

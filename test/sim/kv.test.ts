@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { grpc } from "../../pool/workers/grpc-bridge.js";
 import type { KvEventBatch } from "../../contract/grpc/tokenspeed/common_pb.js";
-import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
+import { startSimWorker, type SimOptions } from "../../sim/server.js";
 import { byChoice, collect, schedulerClient } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -27,7 +27,8 @@ beforeAll(async () => {
   await seedApiKey(r, { tenantId: "acme", key: KEY, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
   const closedPort = await freePort();
   wd = await startWorkerd(build, [
-    { name: "edge", bindings: { REDIS_URL: redis.url, MODEL_CACHE_MS: "0", ADMIN_TOKEN: ADMIN } },
+    { name: "edge", bindings: { REDIS_URL: redis.url, EDGE_MODEL_CACHE_MS: "0", ADMIN_TOKEN: ADMIN } },
+    // KEEPALIVE_MS: a deprecated alias of EDGE_KEEPALIVE_MS, so its error must still name what the user set.
     { name: "misconfigured", bindings: { REDIS_URL: "http://nope", KEEPALIVE_MS: "soon", ADMIN_TOKEN: "short" } },
     { name: "redis-down", bindings: { REDIS_URL: `redis://127.0.0.1:${closedPort}` } },
     { name: "with-password", bindings: { REDIS_URL: redis.url, REDIS_PASSWORD: "s3cret-pass" } },

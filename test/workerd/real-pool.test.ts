@@ -27,7 +27,7 @@ beforeAll(async () => {
   await seedApiKey(r, { tenantId: "rp", key: KEY, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
   [pool, wd] = await Promise.all([
     startPool({ redisUrl: redis.url, workers: [sim.address], logLevel: "error" }),
-    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, KEEPALIVE_MS: "1000" } }]),
+    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, EDGE_KEEPALIVE_MS: "1000" } }]),
   ]);
 });
 afterAll(async () => {

@@ -27,7 +27,7 @@ beforeAll(async () => {
   await registerPool(r, "pool-1", [MODEL]);
   await seedApiKey(r, { tenantId: "ta", key: KEY });
   await seedApiKey(r, { tenantId: "tb", key: OTHER });
-  wd = await startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, KEEPALIVE_MS: String(KEEPALIVE_MS), MODEL_CACHE_MS: "0" } }]);
+  wd = await startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, EDGE_KEEPALIVE_MS: String(KEEPALIVE_MS), EDGE_MODEL_CACHE_MS: "0" } }]);
   pool = new FakePool(redis);
 });
 afterAll(async () => {
