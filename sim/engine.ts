@@ -17,31 +17,11 @@ import { EventEmitter } from "node:events";
 import { KvCache, type KvEvent } from "./kv-cache.js";
 import { Generation, type GenParams, type TextModel } from "./text-model.js";
 import { Seq, type SeqSink } from "./seq.js";
+import type { EngineOptions } from "./engine-options.js";
 
 export { Seq, type SeqSink, type SeqState } from "./seq.js";
 
-export interface EngineOptions {
-  prefillTokensPerS: number;
-  decodeMsPerToken: number;
-  decodeMsPerRunning: number;
-  maxRunning: number;
-  kvCapacityTokens: number;
-  blockSize: number;
-  /** Max prompt tokens prefilled per step (chunked prefill). */
-  prefillChunk: number;
-  maxContextLength: number;
-}
-
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  prefillTokensPerS: 8000,
-  decodeMsPerToken: 6,
-  decodeMsPerRunning: 0.35,
-  maxRunning: 256,
-  kvCapacityTokens: 524288,
-  blockSize: 16,
-  prefillChunk: 2048,
-  maxContextLength: 32768,
-};
+export { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from "./engine-options.js";
 
 export interface KvBatch {
   sequenceNumber: bigint;
