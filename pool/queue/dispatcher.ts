@@ -32,6 +32,7 @@ export class Dispatcher {
   private loopDone: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private modelTurn = 0;
+  private extendRound = 0;
   private channels: string[] = [];
 
   constructor(
@@ -144,8 +145,10 @@ export class Dispatcher {
     if (this.held.size === 0) return;
     const held = [...this.held.values()].map((r) => ({ rid: r.rid, token: r.token, model: r.model, leaseRefreshedAt: r.leaseRefreshedAt }));
     // Rounds run every leaseMs/3; skipping leases written within leaseMs/6 still leaves
-    // at least half a lease of margin when the next round refreshes them.
-    const { lost, cancelled, error } = await extendAll(this.queue, held, { now: performance.now(), freshMs: this.cfg.leaseMs / 6 });
+    // at least half a lease of margin when the next round refreshes them. Every third
+    // round checks them all, for the durable cancel key (a cancel message can be missed).
+    const checkAll = this.extendRound++ % 3 === 0;
+    const { lost, cancelled, error } = await extendAll(this.queue, held, { now: performance.now(), freshMs: this.cfg.leaseMs / 6, checkAll });
     if (error) this.log.error({ error }, "lease extension failed");
     for (const rid of cancelled) this.held.get(rid)?.stop("cancelled");
     for (const rid of lost) {

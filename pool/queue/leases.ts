@@ -20,6 +20,12 @@ export interface ExtendOptions {
    * request per round would only add Redis calls (~77/s at 256 in flight).
    */
   freshMs: number;
+  /**
+   * Refresh every write lease this round, fresh or not: the empty append also reads the
+   * durable cancel key, so a streaming request whose cancel message was missed is still
+   * stopped (the dispatcher asks for it once per lease period, not every round).
+   */
+  checkAll?: boolean;
 }
 
 /**
@@ -47,7 +53,7 @@ export async function extendAll(
     else error = r.error;
   });
   // The write lease lives in the request's own slot, so it is refreshed per request.
-  const stale = held.filter((h) => h.leaseRefreshedAt === undefined || opts.now - h.leaseRefreshedAt >= opts.freshMs);
+  const stale = opts.checkAll ? held : held.filter((h) => h.leaseRefreshedAt === undefined || opts.now - h.leaseRefreshedAt >= opts.freshMs);
   const writeLeases = stale.map(async (h) => {
     const r = await queue.append(h.rid, h.token, []);
     if (r.ok && r.value === "fenced") lost.add(h.rid);

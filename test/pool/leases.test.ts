@@ -58,6 +58,25 @@ describe("lease keeper", () => {
     expect(await r.pttl(keys.writeLease(never.rid))).toBeGreaterThan(5_000);
   });
 
+  it("checkAll refreshes fresh leases too and reports a cancelled request (the durable cancel key)", async () => {
+    const q = new QueueClient(r, "poolL", LEASE_MS);
+    const fresh = await holdOne(q);
+    const cancelled = await holdOne(q);
+    await r.pexpire(keys.writeLease(fresh.rid), 5_000);
+    await r.set(keys.cancel(cancelled.rid), "client_disconnected");
+    const now = 1_000_000;
+    const held = [
+      { ...fresh, leaseRefreshedAt: now - 100 },
+      { ...cancelled, leaseRefreshedAt: now - 100 },
+    ];
+    // A normal round leaves both alone (fresh), so it cannot see the cancel.
+    expect((await extendAll(q, held, { now, freshMs: 10_000 })).cancelled).toEqual([]);
+    const { cancelled: found, lost } = await extendAll(q, held, { now, freshMs: 10_000, checkAll: true });
+    expect(lost).toEqual([]);
+    expect(found).toEqual([cancelled.rid]);
+    expect(await r.pttl(keys.writeLease(fresh.rid))).toBeGreaterThan(5_000);
+  });
+
   it("reports a stale write lease taken by another owner as lost", async () => {
     const q = new QueueClient(r, "poolL", LEASE_MS);
     const held = await holdOne(q);
