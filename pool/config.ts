@@ -32,8 +32,13 @@ export const PoolConfigSchema = z.object({
   maxInFlight: int(256),
   /** Max jobs taken per claim call. */
   claimBatch: int(16),
-  /** Idle poll period when the queue is empty (a wake-up message cuts the wait short). */
-  idlePollMs: int(20),
+  /**
+   * Idle poll period when the queue is empty. Every enqueue wakes the model's pools
+   * (sharded pub/sub), so this is only the safety net for a missed wake-up (a
+   * subscriber reconnecting); polling every 20 ms cost an idle pool ~50 claim
+   * scripts a second, most of its idle CPU and Redis's.
+   */
+  idlePollMs: int(500),
   /**
    * Coalescing: a request's next write waits until the previous one finished (natural
    * batching). minWriteIntervalMs > 0 additionally spaces a request's writes out.

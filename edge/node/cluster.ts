@@ -34,6 +34,10 @@ export const isClusterWorker = (): boolean => cluster.isWorker;
 
 /** Runs the cluster's primary: resolves when every worker has exited after SIGTERM/SIGINT. */
 export async function runPrimary(o: PrimaryOptions): Promise<void> {
+  // The workers accept on the shared socket themselves (the kernel spreads the
+  // connections) instead of the primary accepting and handing each one over (an IPC
+  // hop per connection, which made a 2-process edge slower than one here).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   let stopping = false;
   let started = false;
   const fork = (): Worker => cluster.fork();

@@ -6,37 +6,22 @@
 import type { Redis } from "ioredis";
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startPool, type PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../sim/server.js";
-import { seedApiKey } from "../../edge/tenants.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import type { SimWorker } from "../../sim/server.js";
 import { expectEventOrder, type StreamEvent } from "../messages/helpers.js";
-import { buildWorker, expectNoWorkerConnections, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
+import { expectNoWorkerConnections, type Workerd } from "./helpers.js";
+import { startRealStack, type RealStack } from "./real-stack.js";
 
-let build: WorkerBuild;
-let redis: RedisServer;
+const KEY = "sk-workerd-messages";
+let stack: RealStack;
 let r: Redis;
 let sim: SimWorker;
-let pool: PoolHandle;
 let wd: Workerd;
-const KEY = "sk-workerd-messages";
 
 beforeAll(async () => {
-  [build, redis, sim] = await Promise.all([buildWorker(), startRedis(), startSimWorker({ port: 0, decodeMsPerToken: 2, decodeMsPerRunning: 0 })]);
-  r = redis.client();
-  await seedApiKey(r, { tenantId: "wm", key: KEY, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
-  [pool, wd] = await Promise.all([
-    startPool({ redisUrl: redis.url, workers: [sim.address], logLevel: "error" }),
-    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, KEEPALIVE_MS: "1000", EDGE_QUOTAS: "true" } }]),
-  ]);
+  stack = await startRealStack("wm", KEY, { EDGE_QUOTAS: "true" });
+  ({ r, sim, wd } = stack);
 });
-afterAll(async () => {
-  await wd?.stop();
-  await pool?.stop();
-  await sim?.stop(100);
-  await redis?.stop();
-  await build?.remove();
-});
+afterAll(async () => stack?.stop());
 
 it("streams a message from the simulated worker through workerd with the SDK's messages.stream", async () => {
   const client = new Anthropic({ baseURL: wd.url, apiKey: KEY, maxRetries: 0 });

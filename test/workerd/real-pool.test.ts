@@ -5,38 +5,23 @@
 import type { Redis } from "ioredis";
 import OpenAI from "openai";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startPool, type PoolHandle } from "../../pool/main.js";
-import { startSimWorker, type SimWorker } from "../../sim/server.js";
+import type { SimWorker } from "../../sim/server.js";
 import { keys } from "../../contract/queue/keys.js";
-import { seedApiKey } from "../../edge/tenants.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { SseReader, post } from "../edge/helpers.js";
-import { buildWorker, expectNoWorkerConnections, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
+import { expectNoWorkerConnections, type Workerd } from "./helpers.js";
+import { startRealStack, type RealStack } from "./real-stack.js";
 
-let build: WorkerBuild;
-let redis: RedisServer;
+const KEY = "sk-workerd-real-pool";
+let stack: RealStack;
 let r: Redis;
 let sim: SimWorker;
-let pool: PoolHandle;
 let wd: Workerd;
-const KEY = "sk-workerd-real-pool";
 
 beforeAll(async () => {
-  [build, redis, sim] = await Promise.all([buildWorker(), startRedis(), startSimWorker({ port: 0, decodeMsPerToken: 2, decodeMsPerRunning: 0 })]);
-  r = redis.client();
-  await seedApiKey(r, { tenantId: "rp", key: KEY, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
-  [pool, wd] = await Promise.all([
-    startPool({ redisUrl: redis.url, workers: [sim.address], logLevel: "error" }),
-    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, EDGE_KEEPALIVE_MS: "1000" } }]),
-  ]);
+  stack = await startRealStack("rp", KEY);
+  ({ r, sim, wd } = stack);
 });
-afterAll(async () => {
-  await wd?.stop();
-  await pool?.stop();
-  await sim?.stop(100);
-  await redis?.stop();
-  await build?.remove();
-});
+afterAll(async () => stack?.stop());
 
 it("streams a chat completion from the simulated worker through workerd", async () => {
   const client = new OpenAI({ baseURL: wd.url + "/v1", apiKey: KEY, maxRetries: 0 });

@@ -1,0 +1,45 @@
+// The Workers build in real workerd in front of a real pool and one simulated
+// worker (both in-process) on a private Redis, with one seeded key: the setup
+// every "through workerd, end to end" test shares.
+import type { Redis } from "ioredis";
+import { startPool, type PoolHandle } from "../../pool/main.js";
+import { startSimWorker, type SimWorker } from "../../sim/server.js";
+import { seedApiKey } from "../../edge/tenants.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { buildWorker, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
+
+export interface RealStack {
+  build: WorkerBuild;
+  redis: RedisServer;
+  r: Redis;
+  sim: SimWorker;
+  pool: PoolHandle;
+  wd: Workerd;
+  stop(): Promise<void>;
+}
+
+/** `key` belongs to `tenantId` with 100 requests and 100k tokens per minute; `bindings` add to REDIS_URL. */
+export async function startRealStack(tenantId: string, key: string, bindings: Record<string, string> = {}): Promise<RealStack> {
+  const [build, redis, sim] = await Promise.all([buildWorker(), startRedis(), startSimWorker({ port: 0, decodeMsPerToken: 2, decodeMsPerRunning: 0 })]);
+  const r = redis.client();
+  await seedApiKey(r, { tenantId, key, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
+  const [pool, wd] = await Promise.all([
+    startPool({ redisUrl: redis.url, workers: [sim.address], logLevel: "error" }),
+    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, EDGE_KEEPALIVE_MS: "1000", ...bindings } }]),
+  ]);
+  return {
+    build,
+    redis,
+    r,
+    sim,
+    pool,
+    wd,
+    async stop() {
+      await wd.stop();
+      await pool.stop();
+      await sim.stop(100);
+      await redis.stop();
+      await build.remove();
+    },
+  };
+}
