@@ -6,7 +6,9 @@
 // Scenarios: sweep (closed loop at each --levels concurrency, full path vs direct
 // gRPC), steady (open loop at --rate req/s), admission (auth + quotas on vs off),
 // workers (the same streamed load through the Workers build in workerd and the
-// Node edge), agentic (multi-turn trace over 4 workers, one row per routing policy).
+// Node edge), agentic (multi-turn trace over 4 workers, one row per routing policy),
+// oversized (1 MB prompts), cluster (the sweep on one Redis and on a Redis Cluster,
+// not in the default set: it starts six more redis-servers and a second gateway).
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -79,6 +81,14 @@ async function main() {
         rows.map((r) => ({ series: r.path === "direct" ? "direct gRPC (baseline)" : "full path (edge+Redis+pool)", x: r.concurrency, y: f(r) }));
       await lineChart(join(dir, `${args.name}-ttft.svg`), "TTFT p50 vs concurrency", "concurrent streams", "TTFT p50 (ms)", series((r) => r.ttft_p50_ms), true);
       await lineChart(join(dir, `${args.name}-throughput.svg`), "Throughput vs concurrency", "concurrent streams", "output tokens/s", series((r) => r.tokens_per_s), true);
+    }
+    if (scenarios.includes("cluster")) {
+      const { runTopologies } = await import("./scenarios/topology.js");
+      const levels = args.levels.split(",").map(Number);
+      const simArgs = ["--decode-ms-per-token", String(args["decode-ms"])];
+      const r = await runTopologies({ single: target, levels, tokens, rounds: Number(args.rounds), workers: Number(args.workers), simArgs });
+      data.cluster = r.rows;
+      tables.push(r.table);
     }
     if (scenarios.includes("steady")) {
       const rows = await runSteady(target, Number(args.rate), Number(args.seconds), 128);

@@ -1,0 +1,76 @@
+// Scenario "cluster": the same streamed sweep through a gateway on one Redis and
+// through a second gateway (its own simulated workers, pool and edge) on a
+// 3-master / 3-replica Redis Cluster, level by level in one run, each level next to
+// its direct-gRPC baseline. What the cluster costs: slot-routed commands, sharded
+// pub/sub wake-ups and per-stream notifications instead of one multiplexed XREAD.
+import { Redis } from "ioredis";
+import { startStack, freePort } from "../../scripts/stack.js";
+import { seedApiKey } from "../../edge/tenants.js";
+import { startRedisCluster } from "../../test/helpers/redis-cluster.js";
+import { round } from "../lib/stats.js";
+import type { Table } from "../lib/report.js";
+import { runLevel, type PathResult, type Target } from "./streams.js";
+
+export interface TopologyParams {
+  /** the single-Redis gateway the other scenarios use */
+  single: Target;
+  levels: number[];
+  tokens: number;
+  rounds: number;
+  workers: number;
+  simArgs: string[];
+}
+
+export type TopologyRow = PathResult & { topology: "single Redis" | "Redis Cluster (3+3)" };
+
+export async function runTopologies(p: TopologyParams): Promise<{ rows: TopologyRow[]; table: Table }> {
+  const cluster = await startRedisCluster();
+  const nodes = cluster.nodesEnv;
+  // REDIS_URL is required by startStack's signature; REDIS_CLUSTER_NODES wins in both processes.
+  const stack = await startStack({
+    redisUrl: `redis://${cluster.seeds[0]}`,
+    simWorkers: p.workers,
+    edgePort: await freePort(),
+    simArgs: p.simArgs,
+    edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", REDIS_CLUSTER_NODES: nodes },
+    poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0", REDIS_CLUSTER_NODES: nodes },
+  });
+  const rows: TopologyRow[] = [];
+  try {
+    const apiKey = `sk-bench-cluster-${Date.now()}`;
+    await seedApiKey(cluster.client() as unknown as Redis, { tenantId: "bench-cluster", key: apiKey });
+    const onCluster: Target = { baseUrl: stack.baseUrl, apiKey, model: p.single.model, workerAddrs: stack.workerAddrs, gatewayPids: { edge: stack.edge.pid, pool: stack.pool.pid } };
+    for (const c of p.levels) {
+      const requests = Math.max(c, 8) * p.rounds;
+      for (const [topology, t] of [["single Redis", p.single], ["Redis Cluster (3+3)", onCluster]] as const) {
+        for (const r of await runLevel(t, c, p.tokens, requests)) rows.push({ ...r, topology });
+      }
+    }
+  } finally {
+    await stack.stop();
+    await cluster.stop();
+  }
+  const table: Table = {
+    title: `One Redis vs a Redis Cluster (3 masters + 3 replicas): streams of ${p.tokens} tokens, each level next to its direct gRPC baseline`,
+    columns: ["concurrency", "topology", "TTFT p50 ms (direct)", "TTFT p99 ms", "ITL p99 ms", "tokens/s (ratio to direct)", "gateway CPU ms / 1k tokens (edge + pool)", "errors"],
+    rows: p.levels.flatMap((c) =>
+      (["single Redis", "Redis Cluster (3+3)"] as const).map((topology) => {
+        const d = rows.find((r) => r.concurrency === c && r.topology === topology && r.path === "direct")!;
+        const f = rows.find((r) => r.concurrency === c && r.topology === topology && r.path === "full")!;
+        const cpu = f.gateway_cpu_ms_per_1k_tokens;
+        return [
+          c,
+          topology,
+          `${f.ttft_p50_ms} (${d.ttft_p50_ms})`,
+          f.ttft_p99_ms,
+          f.itl_p99_ms,
+          `${f.tokens_per_s} (${round(f.tokens_per_s / d.tokens_per_s, 3)})`,
+          cpu ? round((cpu.edge ?? 0) + (cpu.pool ?? 0), 1) : "n/a",
+          f.errors,
+        ];
+      }),
+    ),
+    notes: ["Redis CPU is left out of the CPU column: the cluster's six processes are not sampled."],
+  };
+  return { rows, table };
+}
