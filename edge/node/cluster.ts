@@ -1,5 +1,5 @@
 // EDGE_PROCESSES > 1: one edge process per core behind one port (node:cluster).
-// One Node process admits ~1k requests/s here (auth, quota script, enqueue, SSE
+// One Node process admits ~0.5-0.9k requests/s here (auth, quota script, enqueue, SSE
 // headers on one event loop); every edge process is stateless (all state is in
 // Redis), so more processes on the same port scale admission with the cores.
 // The primary forks the workers, prints the one ready line, serves /metrics
