@@ -78,11 +78,12 @@ export async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, s
           return;
         }
       }
-      if (await requestGone(conn, t.rid)) {
+      const position = seen ? null : await queuePosition(conn, t.meta.model, t.meta.tenant_id, t.rid);
+      // A request still in its queue is known; otherwise check Redis has not lost it.
+      if (position === null && (await requestGone(conn, t.rid))) {
         yield { kind: "lost" };
         return;
       }
-      const position = seen ? null : await queuePosition(conn, t.meta.model, t.meta.tenant_id, t.rid);
       yield { kind: "idle", position };
     }
   } finally {

@@ -2,11 +2,9 @@
 // gets a 400 naming it rather than an answer that silently ignored it.
 // (Unknown fields are still ignored; cache_control and anthropic-beta are
 // accepted, see headers.ts and schemas.ts.)
-import { EdgeError } from "../errors.js";
+import { refuseFields, unset, type Check } from "../api/refuse.js";
 
-const unset = (v: unknown) => v === undefined || v === null;
-
-const REFUSED: Record<string, (v: unknown) => string | null> = {
+const REFUSED: Record<string, Check> = {
   mcp_servers: (v) => (unset(v) || (Array.isArray(v) && v.length === 0) ? null : "MCP servers (mcp_servers) are not supported."),
   container: (v) => (unset(v) ? null : "Containers (code execution) are not supported."),
   context_management: (v) => (unset(v) ? null : "context_management is not supported."),
@@ -15,10 +13,4 @@ const REFUSED: Record<string, (v: unknown) => string | null> = {
   service_tier: (v) => (unset(v) || v === "auto" || v === "standard_only" ? null : "service_tier must be 'auto' or 'standard_only'."),
 };
 
-export function refuseUnsupportedMessages(body: unknown): void {
-  if (body === null || typeof body !== "object") return;
-  for (const [param, fn] of Object.entries(REFUSED)) {
-    const why = fn((body as Record<string, unknown>)[param]);
-    if (why) throw new EdgeError("invalid_request", why, { param });
-  }
-}
+export const refuseUnsupportedMessages = (body: unknown): void => refuseFields(REFUSED, body);

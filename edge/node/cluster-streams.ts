@@ -8,8 +8,9 @@
 //    connection per master, re-placed after a failover: contract/node/shard-subscriber.ts), and on
 //    a message reads the stream from its cursor with a non-blocking single-key XREAD
 //    (routed by the Cluster client, which follows MOVED/ASK and failovers);
-//  - every pollMs it also reads every open stream once: a message lost while a
-//    subscriber was reconnecting (a failover) delays entries by at most pollMs.
+//  - every pollMs it also reads every open stream no message made it read in that
+//    time: a message lost while a subscriber was reconnecting (a failover) delays
+//    entries by at most about 2 x pollMs.
 // Open streams still cost a fixed number of connections (one command and one
 // subscriber connection per master), never one per stream.
 import type { Redis } from "ioredis";
@@ -25,6 +26,8 @@ interface Reading {
   busy: boolean;
   /** another read was asked for meanwhile */
   again: boolean;
+  /** performance.now() when a read last finished (the safety-net poll skips fresh ones) */
+  readAt: number;
 }
 
 export interface ClusterStreamReaderOptions {
@@ -53,9 +56,12 @@ export class ClusterStreamReader implements ResponseStreamReader {
     subscriber.onMessage((channel: string) => {
       for (const r of this.byChannel.get(channel) ?? []) void this.read(r);
     });
+    const pollMs = opts.pollMs ?? 1_000;
     this.timer = setInterval(() => {
-      for (const set of this.byChannel.values()) for (const r of set) void this.read(r);
-    }, opts.pollMs ?? 1_000);
+      // Only streams no message made us read lately: a streaming request is read per write anyway.
+      const stale = performance.now() - pollMs;
+      for (const set of this.byChannel.values()) for (const r of set) if (r.readAt <= stale) void this.read(r);
+    }, pollMs);
     this.timer.unref?.();
   }
 
@@ -68,18 +74,21 @@ export class ClusterStreamReader implements ResponseStreamReader {
   open(_conn: unknown, key: string, afterId: string): ResponseSubscription {
     if (this.stopped) throw new Error("stream reader is closed");
     const channel = streamChannelOfOut(key);
-    const reading: Reading = { sub: new Sub(key, afterId, () => this.remove(channel, reading)), busy: false, again: false };
+    const reading: Reading = { sub: new Sub(key, afterId, () => this.remove(channel, reading)), busy: false, again: false, readAt: 0 };
     let set = this.byChannel.get(channel);
     if (set) {
       set.add(reading);
       void this.read(reading);
     } else {
       this.byChannel.set(channel, (set = new Set([reading])));
-      // Read after the subscription is in place, so no entry falls between the two.
+      // Read after the subscription is in place, so no entry falls between the two
+      // (for every reader that joined the channel meanwhile too).
       this.subscriber
         .subscribe(channel)
         .catch((err: Error) => this.logger?.warn({ err: err.message }, "stream reader SSUBSCRIBE failed; polling"))
-        .finally(() => void this.read(reading));
+        .finally(() => {
+          for (const r of this.byChannel.get(channel) ?? []) void this.read(r);
+        });
     }
     return reading.sub;
   }
@@ -121,6 +130,7 @@ export class ClusterStreamReader implements ResponseStreamReader {
       this.logger?.warn({ err: (err as Error).message }, "stream reader XREAD failed");
     } finally {
       r.busy = false;
+      r.readAt = performance.now();
     }
   }
 }

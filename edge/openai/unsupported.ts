@@ -1,12 +1,7 @@
 // OpenAI request fields we know but cannot honour. A client that sends one
 // gets a 400 naming it rather than an answer that silently ignored it.
 // (Unknown fields are still ignored, as OpenAI does.)
-import { EdgeError } from "../errors.js";
-
-type Check = (value: unknown) => string | null;
-
-const unset = (v: unknown) => v === undefined || v === null;
-const refuse = (why: string): Check => (v) => (unset(v) ? null : why);
+import { refuse, refuseFields, unset, type Check } from "../api/refuse.js";
 
 const CHAT: Record<string, Check> = {
   audio: refuse("Audio output is not supported: this endpoint serves text-only models."),
@@ -25,13 +20,5 @@ const COMPLETIONS: Record<string, Check> = {
   suffix: (v) => (typeof v === "string" && v !== "" ? "'suffix' (insertion) is not supported by the served models." : null),
 };
 
-function check(table: Record<string, Check>, body: unknown): void {
-  if (body === null || typeof body !== "object") return;
-  for (const [param, fn] of Object.entries(table)) {
-    const why = fn((body as Record<string, unknown>)[param]);
-    if (why) throw new EdgeError("invalid_request", why, { param });
-  }
-}
-
-export const refuseUnsupportedChat = (body: unknown) => check(CHAT, body);
-export const refuseUnsupportedCompletion = (body: unknown) => check(COMPLETIONS, body);
+export const refuseUnsupportedChat = (body: unknown) => refuseFields(CHAT, body);
+export const refuseUnsupportedCompletion = (body: unknown) => refuseFields(COMPLETIONS, body);

@@ -4,6 +4,7 @@
 // its own clear error and `param` (input.<i>.type).
 import { z } from "zod";
 import { EdgeError } from "../errors.js";
+import { refuse, refuseFields, unset, type Check } from "../api/refuse.js";
 
 const FunctionTool = z.object({
   type: z.literal("function"),
@@ -58,9 +59,6 @@ export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;
 export const FunctionToolSchema = FunctionTool;
 export const TextFormatSchema = TextFormat;
 
-type Check = (value: unknown) => string | null;
-const unset = (v: unknown) => v === undefined || v === null;
-const refuse = (why: string): Check => (v) => (unset(v) ? null : why);
 
 const UNSUPPORTED: Record<string, Check> = {
   background: (v) => (v === true ? "Background responses are not supported; stream the response or wait for it." : null),
@@ -77,12 +75,9 @@ const UNSUPPORTED: Record<string, Check> = {
 
 /** Throws a 400 naming the first field we cannot honour. */
 export function refuseUnsupportedResponses(body: unknown): void {
+  refuseFields(UNSUPPORTED, body);
   if (body === null || typeof body !== "object") return;
   const b = body as Record<string, unknown>;
-  for (const [param, fn] of Object.entries(UNSUPPORTED)) {
-    const why = fn(b[param]);
-    if (why) throw new EdgeError("invalid_request", why, { param });
-  }
   const text = b.text;
   const verbosity = text && typeof text === "object" ? (text as Record<string, unknown>).verbosity : undefined;
   if (!unset(verbosity) && verbosity !== "medium") {
