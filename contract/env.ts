@@ -78,6 +78,13 @@ export const envHostPorts = () =>
     return items;
   });
 
+/** "host:port" → {host, port}; throws on anything else (env parsing validates first). */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(s.trim());
+  if (!m) throw new Error(`not host:port: ${JSON.stringify(s)}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
 /** "k=v,k2=v2" → { k: "v", k2: "v2" }; a piece without "=" is an error. */
 export const envMap = () =>
   envList().transform((items, ctx) => {

@@ -6,7 +6,8 @@
 //   A bad value answers every request with a 500 that names the variable
 //   (and logs it once), rather than half-working.
 // - Redis: workerd cannot reuse a socket across requests, so each request
-//   opens its own connection, which also carries that request's XREAD BLOCK
+//   opens its own connection (worker-redis.ts: one server, or a Cluster client
+//   with REDIS_CLUSTER_NODES), which also carries that request's XREAD BLOCK
 //   (PerRequestStreamReader); it is closed when the response (stream
 //   included) ends. Nothing that does I/O is shared between requests.
 // - Cancellation: the app listens to the request signal (only fires with
@@ -21,13 +22,13 @@
 //   frees its connection. test/workerd/streaming.test.ts pins this down.
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ExecutionContext } from "hono";
-import { Redis, type RedisOptions } from "ioredis";
 import { openAdmission } from "./admission.js";
 import { createApp } from "./app.js";
 import type { EdgeDeps } from "./deps.js";
 import { quotaAdmission } from "./quota-admission.js";
 import { PerRequestStreamReader } from "./streams/per-request.js";
 import { parseEdgeEnv } from "./env.js";
+import { newRequestRedis, type WorkerRedisTarget } from "./worker-redis.js";
 
 /** Per-request bookkeeping: the request's ExecutionContext and its open connections. */
 interface RequestScope {
@@ -38,37 +39,17 @@ interface RequestScope {
 }
 const scope = new AsyncLocalStorage<RequestScope>();
 
-/**
- * ioredis options for a connection that lives for one request. ioredis 5
- * runs on workerd's node:net/node:tls shims as is (socket options included);
- * these choices are about the request lifetime: connect explicitly (a dead
- * Redis is a 503 at once), never reconnect or retry (a retry timer would
- * outlive the request, whose I/O context is gone), skip the ready check (its
- * INFO would cost every request one more round trip), and bound the connect.
- */
-export function workerRedisOptions(password?: string): RedisOptions {
-  return {
-    lazyConnect: true,
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-    connectTimeout: 5_000,
-    autoResubscribe: false,
-    enableReadyCheck: false,
-    // Sent with the first command (no extra round trip); lets operators count
-    // the Worker's connections in CLIENT LIST.
-    connectionName: "sg-edge-worker",
-    ...(password ? { password } : {}),
-  };
-}
-
 /** The Workers implementation of EdgeDeps (exported for tests that run it on Node). */
-export function workerDeps(redisUrl: string, config: EdgeDeps["config"], opts: { password?: string; admission?: EdgeDeps["admission"] } = {}): EdgeDeps {
+export function workerDeps(
+  target: string | WorkerRedisTarget,
+  config: EdgeDeps["config"],
+  opts: { password?: string; admission?: EdgeDeps["admission"] } = {},
+): EdgeDeps {
+  const where: WorkerRedisTarget = typeof target === "string" ? { url: target } : target;
   return {
     async redis() {
       const s = scope.getStore();
-      const redis = new Redis(redisUrl, workerRedisOptions(opts.password));
+      const redis = newRequestRedis({ ...where, ...(opts.password ? { password: opts.password } : {}) });
       redis.on("error", () => {});
       if (s) s.open++;
       let released = false;
@@ -110,11 +91,11 @@ export function buildHandler(rawEnv: unknown): Handler {
   // Same variables as the Node edge (edge/env.ts); a bad one names itself.
   const parsed = parseEdgeEnv((rawEnv ?? {}) as Record<string, unknown>, { runtime: "worker" });
   if (!parsed.ok) return misconfigured(parsed.error);
-  const { env, redisUrl, config } = parsed.value;
+  const { env, redisUrl, redisClusterNodes, config } = parsed.value;
   let app: ReturnType<typeof createApp>;
   try {
     app = createApp(
-      workerDeps(redisUrl, config, {
+      workerDeps({ url: redisUrl, clusterNodes: redisClusterNodes }, config, {
         password: env.REDIS_PASSWORD,
         admission: env.EDGE_QUOTAS ? quotaAdmission() : openAdmission,
       }),

@@ -18,9 +18,9 @@ export const edgeEnvSchema = z.object({
       .url()
       .refine((u) => /^rediss?:\/\//.test(u), "must start with redis:// or rediss://")
       .optional(),
-  ).describe(`Redis to queue into (rediss:// for TLS). Node: default ${NODE_REDIS_URL}; Workers: required.`),
+  ).describe(`Redis to queue into (rediss:// for TLS). Node: default ${NODE_REDIS_URL}; Workers: required unless REDIS_CLUSTER_NODES is set.`),
   REDIS_CLUSTER_NODES: envVar(envHostPorts().optional()).describe(
-    "Node only: comma-separated host:port seeds of a Redis Cluster (used instead of REDIS_URL); Workers refuse it.",
+    "Comma-separated host:port seeds of a Redis Cluster (used instead of REDIS_URL). Workers: each request reads the slot map from a seed (one more round trip).",
   ),
   REDIS_PASSWORD: envVar(z.string().optional()).describe("Overrides a password in REDIS_URL, or every cluster node's password (on Workers: a secret)."),
   ADMIN_TOKEN: envVar(z.string().min(16, "must be at least 16 characters").optional()).describe(
@@ -111,13 +111,9 @@ export function parseEdgeEnv(
   const parsed = edgeEnvSchema.safeParse(aliased);
   if (!parsed.success) return { ok: false, error: describeEnvError(parsed.error, from) };
   const env = parsed.data;
-  if (env.REDIS_CLUSTER_NODES && opts.runtime === "worker") {
-    // A Worker opens one connection per request (workerd cannot keep one across
-    // requests); a Cluster client would rediscover the slot map on every request.
-    return { ok: false, error: "REDIS_CLUSTER_NODES: not supported on Workers (one connection per request); point REDIS_URL at one Redis, or run the Node edge" };
-  }
-  const redisUrl = env.REDIS_URL ?? (opts.runtime === "node" ? NODE_REDIS_URL : undefined);
-  if (!redisUrl) return { ok: false, error: "REDIS_URL: required (redis://host:port or rediss://host:port for TLS)" };
+  // A Worker has no local Redis: it needs REDIS_URL or cluster seeds (redisUrl is then unused).
+  const redisUrl = env.REDIS_URL ?? (opts.runtime === "node" || env.REDIS_CLUSTER_NODES ? NODE_REDIS_URL : undefined);
+  if (!redisUrl) return { ok: false, error: "REDIS_URL: required (redis://host:port or rediss://host:port for TLS), or REDIS_CLUSTER_NODES" };
   return {
     ok: true,
     value: {

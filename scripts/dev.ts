@@ -1,16 +1,21 @@
 // `npm run dev`: the whole system on one machine, for trying it out: a private
-// redis-server (unless REDIS_URL is set), SIM_WORKERS simulated TokenSpeed
+// redis-server (unless REDIS_URL or REDIS_CLUSTER_NODES is set; with
+// DEV_REDIS_CLUSTER=on a private 3-master, 3-replica Redis Cluster), SIM_WORKERS simulated TokenSpeed
 // workers (one process each, so one can be killed with SIGKILL to watch the
 // pool recover), the pool manager and the edge on EDGE_PORT. Seeds a demo
 // tenant, prints the base URL, the key and a curl example; Ctrl-C stops it all.
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { z } from "zod";
+import { envBool, envHostPorts } from "../contract/env.js";
+import { connectRedis } from "../contract/node/redis-connect.js";
 import { seedApiKey } from "../edge/tenants.js";
+import { startRedisCluster, type RedisClusterServer } from "./redis-cluster.js";
 import { startStack, type Stack } from "./stack.js";
 
 const Env = z.object({
   REDIS_URL: z.string().url().optional(),
+  REDIS_CLUSTER_NODES: envHostPorts().optional(),
+  DEV_REDIS_CLUSTER: envBool().default(false),
   EDGE_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   SIM_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
   DEMO_API_KEY: z.string().min(8).optional(),
@@ -24,12 +29,14 @@ if (!parsed.success) {
 const env = parsed.data;
 
 let stack: Stack | undefined;
+let privateCluster: RedisClusterServer | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     console.log("[dev] stopping…");
     await stack?.stop();
+    await privateCluster?.stop();
   }
   process.exit(code);
 }
@@ -37,15 +44,18 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 async function main(): Promise<void> {
+  if (env.DEV_REDIS_CLUSTER && !env.REDIS_CLUSTER_NODES) privateCluster = await startRedisCluster();
+  const clusterNodes = env.REDIS_CLUSTER_NODES ?? privateCluster?.seeds;
   stack = await startStack({
-    redisUrl: env.REDIS_URL,
+    redisUrl: clusterNodes ? undefined : env.REDIS_URL,
+    redisClusterNodes: clusterNodes,
     simWorkers: env.SIM_WORKERS,
     edgePort: env.EDGE_PORT,
     simArgs: ["--decode-ms-per-token", String(env.SIM_DECODE_MS)],
     onLine: (name, line) => console.log(`[${name}] ${line}`),
   });
   const apiKey = env.DEMO_API_KEY ?? `sk-demo-${randomBytes(18).toString("base64url")}`;
-  const redis = new Redis(stack.redisUrl);
+  const redis = connectRedis({ url: stack.redisUrl, clusterNodes });
   await seedApiKey(redis, { tenantId: "demo", tenantName: "Demo tenant", key: apiKey });
   redis.disconnect();
 
@@ -53,7 +63,7 @@ async function main(): Promise<void> {
   const models = (await res.json()) as { data?: { id: string }[] };
   const model = models.data?.[0]?.id ?? "qwen3-sim";
   console.log(`
-speedgate is running${env.REDIS_URL ? "" : ` (private redis-server at ${stack.redisUrl})`}.
+speedgate is running${redisWhere(clusterNodes)}.
   base URL : ${stack.baseUrl}/v1
   API key  : ${apiKey}
   model    : ${model}
@@ -69,6 +79,12 @@ Try:
 
 Ctrl-C stops everything.
 `);
+}
+
+function redisWhere(clusterNodes: string[] | undefined): string {
+  if (privateCluster) return ` (private Redis Cluster, 3 masters + 3 replicas: ${privateCluster.nodesEnv})`;
+  if (clusterNodes) return ` (Redis Cluster ${clusterNodes.join(",")})`;
+  return env.REDIS_URL ? "" : ` (private redis-server at ${stack!.redisUrl})`;
 }
 
 main().catch(async (err) => {

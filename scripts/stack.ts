@@ -9,6 +9,8 @@ import { Redis } from "ioredis";
 
 export interface StackOptions {
   redisUrl?: string;
+  /** "host:port" seeds of a Redis Cluster the pool and the edge use instead (no private redis-server) */
+  redisClusterNodes?: string[];
   simWorkers: number;
   edgePort: number;
   /** extra CLI flags for every simulated worker, e.g. ["--decode-ms", "20"] */
@@ -179,13 +181,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Never leave orphans behind, whatever way this process ends.
   process.once("exit", kill);
   try {
-    const redisUrl = opts.redisUrl ?? (await startRedisServer(children));
-    const redisPid = opts.redisUrl ? undefined : children[0]?.pid;
+    const external = opts.redisUrl ?? (opts.redisClusterNodes?.length ? `redis://${opts.redisClusterNodes[0]}` : undefined);
+    const redisUrl = external ?? (await startRedisServer(children));
+    const redisPid = external ? undefined : children[0]?.pid;
+    // REDIS_CLUSTER_NODES wins over REDIS_URL in both processes
+    const redisEnv: Record<string, string> = { REDIS_URL: redisUrl, ...(opts.redisClusterNodes?.length ? { REDIS_CLUSTER_NODES: opts.redisClusterNodes.join(",") } : {}) };
     const sims = await startSimProcesses(opts.simWorkers, opts.simArgs ?? [], children, opts.onLine);
     const { addrs: workerAddrs, procs: workers } = sims;
-    const pool = runTs("pool", "pool/main.ts", [], { REDIS_URL: redisUrl, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
+    const pool = runTs("pool", "pool/main.ts", [], { ...redisEnv, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
     const poolReady = await waitReady("pool", pool);
-    const edge = runTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
+    const edge = runTs("edge", "edge/entry-node.ts", [], { ...redisEnv, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
     const ready = await waitReady("edge", edge);
     const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
     const poolHttp = typeof poolReady.http === "string" ? poolReady.http : undefined;

@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../../scripts/stack.js";
 import { seedApiKey } from "../../edge/tenants.js";
-import { startRedisCluster } from "../../test/helpers/redis-cluster.js";
+import { startRedisCluster } from "../../scripts/redis-cluster.js";
 import { round } from "../lib/stats.js";
 import type { Table } from "../lib/report.js";
 import { runLevel, type PathResult, type Target } from "./streams.js";
@@ -25,15 +25,13 @@ export type TopologyRow = PathResult & { topology: "single Redis" | "Redis Clust
 
 export async function runTopologies(p: TopologyParams): Promise<{ rows: TopologyRow[]; table: Table }> {
   const cluster = await startRedisCluster();
-  const nodes = cluster.nodesEnv;
-  // REDIS_URL is required by startStack's signature; REDIS_CLUSTER_NODES wins in both processes.
   const stack = await startStack({
-    redisUrl: `redis://${cluster.seeds[0]}`,
+    redisClusterNodes: cluster.seeds,
     simWorkers: p.workers,
     edgePort: await freePort(),
     simArgs: p.simArgs,
-    edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", REDIS_CLUSTER_NODES: nodes },
-    poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0", REDIS_CLUSTER_NODES: nodes },
+    edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" },
+    poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
   });
   const rows: TopologyRow[] = [];
   try {

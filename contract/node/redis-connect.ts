@@ -6,6 +6,7 @@
 // `Redis`; code that must know (pipelines across slots, the stream reader, sharded
 // pub/sub) checks `isCluster`, which ioredis sets on both classes.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { parseHostPort } from "../env.js";
 
 export interface RedisTarget {
   /** redis[s]://… of one server; ignored when clusterNodes is set */
@@ -22,13 +23,6 @@ export interface ConnectOptions {
   lazyConnect?: boolean;
   maxRetriesPerRequest?: number | null;
   enableAutoPipelining?: boolean;
-}
-
-/** "host:port" → {host, port}; throws on anything else (env parsing validates first). */
-export function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(s.trim());
-  if (!m) throw new Error(`not host:port: ${JSON.stringify(s)}`);
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 /**

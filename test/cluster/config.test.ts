@@ -1,25 +1,28 @@
-// REDIS_CLUSTER_NODES: parsed by both deployables, refused by the Workers entry
-// (one connection per request there), and a bad seed list is a clear config error.
+// REDIS_CLUSTER_NODES: parsed by both deployables and both edge runtimes, and a bad
+// seed list is a clear config error.
 import { describe, expect, it } from "vitest";
 import { parseEdgeEnv } from "../../edge/env.js";
 import { parsePoolEnv } from "../../pool/env.js";
-import { parseHostPort } from "../../contract/node/redis-connect.js";
+import { parseHostPort } from "../../contract/env.js";
 import { keySlot } from "../../contract/node/key-slot.js";
 
 const warn = () => {};
 
 describe("REDIS_CLUSTER_NODES", () => {
-  it("selects a cluster on the Node edge and the pool", () => {
+  it("selects a cluster on the Node edge, the Worker and the pool", () => {
     const e = parseEdgeEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001" }, { runtime: "node", warn });
     expect(e.ok && e.value.redisClusterNodes).toEqual(["10.0.0.1:7000", "10.0.0.2:7001"]);
+    // a Worker needs no REDIS_URL once it has seeds
+    const w = parseEdgeEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000" }, { runtime: "worker", warn });
+    expect(w.ok && w.value.redisClusterNodes).toEqual(["10.0.0.1:7000"]);
+    const none = parseEdgeEnv({}, { runtime: "worker", warn });
+    expect(none.ok ? "" : none.error).toMatch(/^REDIS_URL: required .* or REDIS_CLUSTER_NODES/);
     const p = parsePoolEnv({ REDIS_CLUSTER_NODES: "redis-0.redis:6379", REDIS_PASSWORD: "pw" });
     expect(p.redisClusterNodes).toEqual(["redis-0.redis:6379"]);
     expect(p.redisPassword).toBe("pw");
   });
 
-  it("is refused on Workers and when malformed, naming the variable", () => {
-    const w = parseEdgeEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000", REDIS_URL: "redis://10.0.0.1:7000" }, { runtime: "worker", warn });
-    expect(w.ok ? "" : w.error).toMatch(/^REDIS_CLUSTER_NODES: not supported on Workers/);
+  it("is refused when malformed, naming the variable", () => {
     const bad = parseEdgeEnv({ REDIS_CLUSTER_NODES: "10.0.0.1" }, { runtime: "node", warn });
     expect(bad.ok ? "" : bad.error).toMatch(/REDIS_CLUSTER_NODES/);
     expect(() => parsePoolEnv({ REDIS_CLUSTER_NODES: "nohost" })).toThrow("REDIS_CLUSTER_NODES");

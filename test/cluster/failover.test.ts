@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
 import { expectedGeneration } from "../../sim/text-model.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 
 const KEY = "sk-cluster-failover-0001";
 const STREAMS = 50;

@@ -1,8 +1,8 @@
 // The cluster harness itself: 3 masters + 3 replicas answer through an ioredis
 // Cluster, and a SIGKILLed master's replica takes over its slots.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisCluster, type RedisClusterServer } from "../helpers/redis-cluster.js";
-import { waitFor } from "../helpers/wait.js";
+import { startRedisCluster, type RedisClusterServer } from "../../scripts/redis-cluster.js";
+import { waitFor } from "../../scripts/wait.js";
 import { keySlot } from "../../contract/node/key-slot.js";
 import { keys } from "../../contract/queue/keys.js";
 

@@ -10,7 +10,7 @@ import { startEdgeProcess } from "../../scripts/stack.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { scrape, sum } from "../helpers/prom.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 
 const KEY = "sk-edge-cluster-0001";
 

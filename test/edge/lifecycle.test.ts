@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { SseReader, chatTextOf, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;

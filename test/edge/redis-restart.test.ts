@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 
 let redis: RedisServer;
 let edge: NodeEdge;

@@ -11,7 +11,7 @@ import { startPool } from "../../pool/main.js";
 import type { PoolConfigInput } from "../../pool/config.js";
 import { startSimWorker, type SimOptions, type SimWorker } from "../../sim/server.js";
 import { startRedis, type RedisServer } from "./redis.js";
-import { startRedisCluster, type RedisClusterServer } from "./redis-cluster.js";
+import { startRedisCluster, type RedisClusterServer } from "../../scripts/redis-cluster.js";
 import type { Topology } from "./topology.js";
 
 export type { Topology } from "./topology.js";

@@ -3,7 +3,7 @@
 // this, so the same assertions run against both (test/cluster/ runs the cluster side).
 import type { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "./redis.js";
-import { startRedisCluster, type RedisClusterServer } from "./redis-cluster.js";
+import { startRedisCluster, type RedisClusterServer } from "../../scripts/redis-cluster.js";
 
 export type Topology = "single" | "cluster";
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys, utcDay } from "../../contract/queue/keys.js";
 import type { FullStack } from "../helpers/full-stack.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { anthropicClient, expectEventOrder, messagesStack, parseSse, post, SIM_MODEL, type StreamEvent } from "./helpers.js";
 
 const KEY = "sk-messages-life-0001";

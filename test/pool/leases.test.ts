@@ -7,7 +7,7 @@ import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { QueueClient } from "../../pool/queue/client.js";
 import { extendAll, type HeldJob } from "../../pool/queue/leases.js";
 import { keys } from "../../contract/queue/keys.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { enqueue, makeJob } from "./helpers.js";
 
 let redis: RedisServer;

@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { expectedGeneration } from "../../sim/text-model.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { keys } from "../../contract/queue/keys.js";
 
 const KEY = "sk-pool-redis-restart-01";

@@ -4,7 +4,7 @@
 // events it missed, numbered as in an unbroken stream.
 import type OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { checkEventOrder, parseSse, responsesStack, SIM_MODEL, type Env } from "./helpers.js";
 
 const KEY = "sk-responses-life-01";

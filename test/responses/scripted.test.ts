@@ -9,7 +9,7 @@ import { keys } from "../../contract/queue/keys.js";
 import type { ResponseEvent } from "../../contract/queue/messages.js";
 import { FakePool, MODEL, registerPool } from "../edge/helpers.js";
 import { startFullStack, type FullStack } from "../helpers/full-stack.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { checkEventOrder, parseSse } from "./helpers.js";
 
 const KEY = "sk-responses-scripted-01";

@@ -6,7 +6,7 @@
 import OpenAI, { type APIError, NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys, utcDay } from "../../contract/queue/keys.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { checkEventOrder, RATE_LIMITS, responsesStack, streamed, SIM_MODEL, textOf, type Env } from "./helpers.js";
 
 const KEY = "sk-responses-store-01";

@@ -11,7 +11,7 @@ import { WorkerRegistry } from "../../pool/workers/registry.js";
 import { createRouter, DEFAULT_ROUTING } from "../../pool/routing/policies.js";
 import { DnsDiscovery, parseDnsTarget, systemResolver, workerAddress, type HostResolver } from "../../pool/workers/dns-discovery.js";
 import { parsePoolEnv } from "../../pool/env.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 
 /** A logger whose lines the test can read. */
 function captureLogger() {

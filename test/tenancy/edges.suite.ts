@@ -5,7 +5,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
 import { startFullStack, SIM_MODEL, type FullStack, type Topology } from "../helpers/full-stack.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 
 export function edgesSuite(topology: Topology): void {
   let stack: FullStack;

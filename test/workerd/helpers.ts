@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare, type WorkerOptions } from "miniflare";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -85,10 +85,15 @@ export async function startWorkerd(build: WorkerBuild, workers: WorkerSpec[]): P
   return { mf, url, urlOf: async (name) => (await mf.unsafeGetDirectURL(name)).origin, logs: () => out, stop: () => mf.dispose() };
 }
 
-/** The Worker's own Redis connections (edge/entry-worker.ts names them). */
+/** The Worker's own Redis connections (edge/worker-redis.ts names them), on every node of a cluster. */
 export async function workerConnections(r: Redis): Promise<number> {
-  const list = (await r.client("LIST")) as string;
-  return list.split("\n").filter((l) => l.includes(" name=sg-edge-worker ")).length;
+  const nodes = r.isCluster ? (r as unknown as Cluster).nodes("all") : [r];
+  let n = 0;
+  for (const node of nodes) {
+    const list = (await node.client("LIST")) as string;
+    n += list.split("\n").filter((l) => l.includes(" name=sg-edge-worker ")).length;
+  }
+  return n;
 }
 
 /** Polls until the Worker holds no Redis connection; throws with the count if it still does after `ms`. */

@@ -1,16 +1,17 @@
 // The Workers build in real workerd in front of a real pool and one simulated
-// worker (both in-process) on a private Redis, with one seeded key: the setup
-// every "through workerd, end to end" test shares.
+// worker (both in-process) on a private Redis (one server, or a 3+3 Redis
+// Cluster), with one seeded key: the setup every "through workerd, end to end"
+// test shares.
 import type { Redis } from "ioredis";
 import { startPool, type PoolHandle } from "../../pool/main.js";
 import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { seedApiKey } from "../../edge/tenants.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { startTestRedis, type TestRedis, type Topology } from "../helpers/topology.js";
 import { buildWorker, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
 
 export interface RealStack {
   build: WorkerBuild;
-  redis: RedisServer;
+  redis: TestRedis;
   r: Redis;
   sim: SimWorker;
   pool: PoolHandle;
@@ -18,14 +19,16 @@ export interface RealStack {
   stop(): Promise<void>;
 }
 
-/** `key` belongs to `tenantId` with 100 requests and 100k tokens per minute; `bindings` add to REDIS_URL. */
-export async function startRealStack(tenantId: string, key: string, bindings: Record<string, string> = {}): Promise<RealStack> {
-  const [build, redis, sim] = await Promise.all([buildWorker(), startRedis(), startSimWorker({ port: 0, decodeMsPerToken: 2, decodeMsPerRunning: 0 })]);
+/** `key` belongs to `tenantId` with 100 requests and 100k tokens per minute; `bindings` add to the Redis ones. */
+export async function startRealStack(tenantId: string, key: string, bindings: Record<string, string> = {}, topology: Topology = "single"): Promise<RealStack> {
+  const [build, redis, sim] = await Promise.all([buildWorker(), startTestRedis(topology), startSimWorker({ port: 0, decodeMsPerToken: 2, decodeMsPerRunning: 0 })]);
   const r = redis.client();
   await seedApiKey(r, { tenantId, key, limits: { requests_per_minute: 100, tokens_per_minute: 100_000 } });
+  const { redisUrl, redisClusterNodes } = redis.target;
+  const redisBindings: Record<string, string> = redisClusterNodes ? { REDIS_CLUSTER_NODES: redisClusterNodes.join(",") } : { REDIS_URL: redisUrl };
   const [pool, wd] = await Promise.all([
-    startPool({ redisUrl: redis.url, workers: [sim.address], logLevel: "error" }),
-    startWorkerd(build, [{ name: "edge", bindings: { REDIS_URL: redis.url, EDGE_KEEPALIVE_MS: "1000", ...bindings } }]),
+    startPool({ ...redis.target, workers: [sim.address], logLevel: "error" }),
+    startWorkerd(build, [{ name: "edge", bindings: { ...redisBindings, EDGE_KEEPALIVE_MS: "1000", ...bindings } }]),
   ]);
   return {
     build,

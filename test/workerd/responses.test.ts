@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { SimWorker } from "../../sim/server.js";
 import { keys } from "../../contract/queue/keys.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor } from "../../scripts/wait.js";
 import { checkEventOrder, textOf } from "../responses/helpers.js";
 import { expectNoWorkerConnections, type Workerd } from "./helpers.js";
 import { startRealStack, type RealStack } from "./real-stack.js";

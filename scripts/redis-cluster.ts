@@ -1,4 +1,4 @@
-// Starts a private Redis Cluster for a test file: 6 redis-server processes
+// Starts a private Redis Cluster (tests, `npm run dev` with DEV_REDIS_CLUSTER, the bench): 6 redis-server processes
 // (3 masters, 3 replicas) on free ports, each with its own temp dir for
 // nodes.conf, joined by `redis-cli --cluster create`. A short node timeout makes
 // a failover (SIGKILL a master, its replica takes over) take about a second or two.
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
-import { freePort } from "./redis.js";
+import { freePort } from "./stack.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
