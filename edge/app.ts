@@ -13,6 +13,7 @@ import { EdgeLifecycle } from "./lifecycle.js";
 import { noopEdgeMetrics } from "./metrics.js";
 import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
+import { honoSse } from "./streams/sse-sink.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { messagesRoutes } from "./routes/messages.js";
@@ -40,6 +41,7 @@ export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
     models: new ModelRegistry(config.modelCacheMs, now),
     metrics: deps.metrics ?? noopEdgeMetrics,
     lifecycle: deps.lifecycle ?? new EdgeLifecycle(),
+    sse: deps.sse ?? honoSse,
   };
 }
 

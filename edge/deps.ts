@@ -9,6 +9,7 @@ import type { EdgeLifecycle } from "./lifecycle.js";
 import type { EdgeMetrics, RequestObs } from "./metrics.js";
 import type { ModelRegistry } from "./models.js";
 import type { ResponseStreamReader } from "./streams/reader.js";
+import type { SseResponder } from "./streams/sse-sink.js";
 import type { Tenant } from "./tenants.js";
 
 export interface RedisLease {
@@ -44,6 +45,8 @@ export interface EdgeDeps {
   metrics?: EdgeMetrics;
   /** draining state and open responses; default: a lifecycle nobody drains (Workers) */
   lifecycle?: EdgeLifecycle;
+  /** how SSE responses are written; default: Hono's streamSSE (the Node entry writes to the socket directly) */
+  sse?: SseResponder;
 }
 
 /** EdgeDeps with every default filled in, as the routes see it. */
@@ -59,6 +62,7 @@ export interface ResolvedDeps {
   models: ModelRegistry;
   metrics: EdgeMetrics;
   lifecycle: EdgeLifecycle;
+  sse: SseResponder;
 }
 
 /** Typed Hono context: set by middleware, read by handlers. */

@@ -7,6 +7,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { connectRedis } from "../contract/node/redis-connect.js";
 import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
+import { directSse } from "./node/sse-direct.js";
 import { pathToFileURL } from "node:url";
 import { availableParallelism } from "node:os";
 import { pino } from "pino";
@@ -104,6 +105,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     logger,
     admission: opts.admission ?? quotaAdmission(),
     metrics,
+    sse: directSse,
   });
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;

@@ -6,7 +6,7 @@
 //   A bad value answers every request with a 500 that names the variable
 //   (and logs it once), rather than half-working.
 // - Redis: workerd cannot reuse a socket across requests, so each request
-//   opens its own connection (worker-redis.ts: one server, or a Cluster client
+//   opens its own connection (worker/redis.ts: one server, or a Cluster client
 //   with REDIS_CLUSTER_NODES), which also carries that request's XREAD BLOCK
 //   (PerRequestStreamReader); it is closed when the response (stream
 //   included) ends. Nothing that does I/O is shared between requests.
@@ -28,7 +28,7 @@ import type { EdgeDeps } from "./deps.js";
 import { quotaAdmission } from "./quota-admission.js";
 import { PerRequestStreamReader } from "./streams/per-request.js";
 import { parseEdgeEnv } from "./env.js";
-import { newRequestRedis, type WorkerRedisTarget } from "./worker-redis.js";
+import { newRequestRedis, type WorkerRedisTarget } from "./worker/redis.js";
 
 /** Per-request bookkeeping: the request's ExecutionContext and its open connections. */
 interface RequestScope {

@@ -4,6 +4,7 @@
 import type { Redis } from "ioredis";
 import { keys } from "../contract/queue/keys.js";
 import { PoolInfoSchema } from "../contract/queue/messages.js";
+import { PromptLengthBounds, type PromptBoundsData } from "../contract/prompt-bounds.js";
 
 export interface ServedModel {
   id: string;
@@ -13,6 +14,24 @@ export interface ServedModel {
   contextLength?: number;
   /** the tokenizer's longest token in bytes (the largest any pool reports): prompts have at least bytes / this tokens */
   maxTokenBytes?: number;
+  /** the tokenizer's length bounds, when every pool serving the model reports the same ones */
+  bounds?: PromptLengthBounds;
+}
+
+/** Compiled bounds by their data's JSON: the registry is re-read every few seconds, the regexes compile once. */
+const compiledBounds = new Map<string, PromptLengthBounds | null>();
+function compileBounds(json: string, data: PromptBoundsData): PromptLengthBounds | undefined {
+  let b = compiledBounds.get(json);
+  if (b === undefined) {
+    try {
+      b = new PromptLengthBounds(data);
+    } catch {
+      b = null; // a regex this runtime cannot compile: go without (the pool still checks)
+    }
+    if (compiledBounds.size > 64) compiledBounds.clear();
+    compiledBounds.set(json, b);
+  }
+  return b ?? undefined;
 }
 
 export class ModelRegistry {
@@ -30,6 +49,8 @@ export class ModelRegistry {
     const models = new Map<string, number>();
     const contexts = new Map<string, number>();
     const tokenBytes = new Map<string, number>();
+    // per model: the one bounds JSON every pool reports, or null when they differ or one has none
+    const bounds = new Map<string, { json: string; data: PromptBoundsData } | null>();
     if (ids.length) {
       const infos = await redis.mget(...ids.map((id) => keys.pool(id)));
       for (const raw of infos) {
@@ -48,6 +69,9 @@ export class ModelRegistry {
           contexts.set(m, Math.min(contexts.get(m) ?? Infinity, l.context_length));
           // A pool that does not say makes the bound unknown for everyone (Infinity).
           tokenBytes.set(m, Math.max(tokenBytes.get(m) ?? 0, l.max_token_bytes ?? Infinity));
+          const json = l.bounds ? JSON.stringify(l.bounds) : null;
+          const seen = bounds.get(m);
+          bounds.set(m, json === null || (seen !== undefined && seen?.json !== json) ? null : { json, data: l.bounds! });
         }
       }
     }
@@ -56,6 +80,9 @@ export class ModelRegistry {
         const m: ServedModel = contexts.has(id) ? { id, created, contextLength: contexts.get(id)! } : { id, created };
         const tb = tokenBytes.get(id);
         if (tb !== undefined && Number.isFinite(tb)) m.maxTokenBytes = tb;
+        const b = bounds.get(id);
+        const compiled = b ? compileBounds(b.json, b.data) : undefined;
+        if (compiled) m.bounds = compiled;
         return m;
       })
       .sort((a, b) => a.id.localeCompare(b.id));

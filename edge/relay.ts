@@ -3,7 +3,6 @@
 // The Redis Stream is the durable log, so the same code serves the original
 // request and a resume (Last-Event-ID) from any entry id.
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import type { ErrorInfo } from "../contract/queue/messages.js";
 import type { EdgeEnv, ResolvedDeps } from "./deps.js";
 import { EdgeError, UpstreamError, isRedisUnavailable } from "./errors.js";
@@ -115,7 +114,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   const obs = c.get("obs");
   obs.deferred = true;
   deps.metrics.streams(1);
-  return streamSSE(c, async (stream) => {
+  return deps.sse(c, async (stream) => {
     const gone = new AbortController();
     const untrack = deps.lifecycle.track(gone);
     stream.onAbort(() => gone.abort());

@@ -188,8 +188,8 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     started_at: startedAt,
     model_limits: Object.fromEntries(
       [...profiles].flatMap(([m, p]) =>
-        // max_token_bytes: the edge refuses a prompt with more than context x max_token_bytes bytes before queueing it.
-        p.contextLength === undefined ? [] : [[m, { context_length: p.contextLength, max_token_bytes: tokenizers.get(m)?.maxTokenBytes }]],
+        // The edge refuses a prompt whose token lower bound (bounds) exceeds the context before queueing it.
+        p.contextLength === undefined ? [] : [[m, { context_length: p.contextLength, max_token_bytes: tokenizers.get(m)?.maxTokenBytes, bounds: tokenizers.get(m)?.boundsData }]],
       ),
     ),
   });

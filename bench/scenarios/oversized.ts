@@ -34,6 +34,8 @@ export interface OversizedRow {
   kind: string;
   refusals: number;
   statuses: Record<string, number>;
+  /** one oversized prompt at a time, nothing else in flight */
+  alone_refusal_p50_ms: number;
   refusal_p50_ms: number;
   refusal_max_ms: number;
   small_requests: number;
@@ -106,7 +108,8 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   // Warm-up, then the small tenant alone.
   for (let i = 0; i < 3; i++) await small();
   const rows: OversizedRow[] = [];
-  const bar = progress("oversized prompts", quiet + kinds.length * flood, "requests");
+  const ALONE = 5;
+  const bar = progress("oversized prompts", quiet + kinds.length * (flood + ALONE), "requests");
   {
     const before = procSample(p.poolPid);
     const samples = [];
@@ -122,6 +125,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       kind: "none (small requests alone)",
       refusals: 0,
       statuses: {},
+      alone_refusal_p50_ms: NaN,
       refusal_p50_ms: NaN,
       refusal_max_ms: NaN,
       small_requests: samples.length,
@@ -135,6 +139,12 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
 
   for (const kind of kinds) {
     const prompts = Array.from({ length: flood }, (_, i) => bigPrompt(kind, bytes, stamp + i));
+    const refuse = (content: string) => timeRefusal(url, floodKey, { model: p.model, max_tokens: 16, messages: [{ role: "user", content }] });
+    const alone = [];
+    for (let i = 0; i < ALONE; i++) {
+      alone.push(await refuse(prompts[i % prompts.length]!));
+      bar.increment();
+    }
     const before = procSample(p.poolPid);
     let rssPeak = before?.rssMb ?? NaN;
     let floodDone = false;
@@ -144,7 +154,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
     }, 50);
     const refusals = Promise.all(
       prompts.map(async (content) => {
-        const r = await timeRefusal(url, floodKey, { model: p.model, max_tokens: 16, messages: [{ role: "user", content }] });
+        const r = await refuse(content);
         bar.increment();
         return r;
       }),
@@ -165,6 +175,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       kind,
       refusals: results.length,
       statuses,
+      alone_refusal_p50_ms: round(summarize(alone.map((r) => r.ms)).p50),
       refusal_p50_ms: round(ref.p50),
       refusal_max_ms: round(Math.max(...results.map((r) => r.ms))),
       small_requests: smallSamples.length,
@@ -178,11 +189,12 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   bar.stop();
   const base = rows[0].small_ttft_p50_ms;
   const table: Table = {
-    title: `Oversized prompts: ${flood} × ${Math.round(bytes / 1024)} KiB prompts from one tenant, small streamed requests from another`,
-    columns: ["flood kind", "refusals (status)", "refusal p50 ms", "refusal max ms", "small requests", "small TTFT p50 ms", "small TTFT max ms", "TTFT p50 vs no flood", "pool CPU ms", "pool CPU ms / request", "pool RSS peak MB"],
+    title: `Oversized prompts: ${Math.round(bytes / 1024)} KiB prompts, ${ALONE} one at a time, then ${flood} at once from one tenant while another sends small streamed requests`,
+    columns: ["flood kind", "refusals (status)", "one alone: refusal p50 ms", "ten at once: refusal p50 ms", "refusal max ms", "small requests", "small TTFT p50 ms", "small TTFT max ms", "TTFT p50 vs no flood", "pool CPU ms", "pool CPU ms / request", "pool RSS peak MB"],
     rows: rows.map((r) => [
       r.kind,
       r.refusals ? Object.entries(r.statuses).map(([s, n]) => `${n}× ${s}`).join(", ") : "-",
+      Number.isNaN(r.alone_refusal_p50_ms) ? "-" : r.alone_refusal_p50_ms,
       Number.isNaN(r.refusal_p50_ms) ? "-" : r.refusal_p50_ms,
       Number.isNaN(r.refusal_max_ms) ? "-" : r.refusal_max_ms,
       r.small_requests,

@@ -1,6 +1,7 @@
 // Messages that cross Redis between edge and pool. Both sides parse them with
 // these zod schemas, so a change here is a change of the contract.
 import { z } from "zod";
+import { PromptBoundsDataSchema } from "../prompt-bounds.js";
 import { toErrorCode } from "../errors.js";
 import { LimitsSchema } from "./tenancy.js";
 
@@ -218,8 +219,18 @@ export const PoolInfoSchema = z.object({
   models: z.array(z.string()),
   workers: z.array(z.object({ address: z.string(), state: z.string() })).default([]),
   started_at: z.number(),
-  /** per model: its context length (prompt + output tokens), as the workers report it, and its tokenizer's longest token in bytes */
-  model_limits: z.record(z.string(), z.object({ context_length: z.number().int().positive(), max_token_bytes: z.number().int().positive().optional() })).default({}),
+  /** per model: its context length (prompt + output tokens), as the workers report it, and its tokenizer's length bounds */
+  model_limits: z
+    .record(
+      z.string(),
+      z.object({
+        context_length: z.number().int().positive(),
+        max_token_bytes: z.number().int().positive().optional(),
+        /** what lets an edge bound a prompt's tokens without the tokenizer (contract/prompt-bounds.ts) */
+        bounds: PromptBoundsDataSchema.optional(),
+      }),
+    )
+    .default({}),
 });
 export type PoolInfo = z.infer<typeof PoolInfoSchema>;
 

@@ -1,8 +1,10 @@
-// An upper bound of a prompt's tokens, known at admission before any
-// tokenizer runs: byte-level BPE (Qwen, Llama 3, GPT) never produces more
-// tokens than UTF-8 bytes, so bytes + the chat template's own tokens bound the
-// prompt's size. Reservations use it so a tokens-per-minute limit holds
-// exactly (settlement only ever refunds).
+// Bounds of a prompt's tokens, known at admission before any tokenizer runs.
+// Upper: byte-level BPE (Qwen, Llama 3, GPT) never produces more tokens than
+// UTF-8 bytes, so bytes + the chat template's own tokens bound the prompt's
+// size; reservations use it so a tokens-per-minute limit holds exactly
+// (settlement only ever refunds). Lower: promptTokensFloor, so a prompt far over
+// the model's context is refused before it is queued.
+import type { PromptLengthBounds } from "../../contract/prompt-bounds.js";
 
 export function utf8Length(s: string): number {
   let n = 0;
@@ -24,20 +26,44 @@ export const TEMPLATE_TOKENS_BASE = 16;
 /** The tool-use instructions a chat template adds when tools are given. */
 export const TEMPLATE_TOKENS_TOOLS = 512;
 
+/** What the edge knows of a model's tokenizer (edge/models.ts). */
+export interface TokenizerLimits {
+  maxTokenBytes?: number;
+  bounds?: PromptLengthBounds;
+}
+
 /**
- * A floor of the bytes a prompt certainly has once rendered: the completion prompt or
- * the user messages' text, trimmed (a template may trim) and counting only ASCII
- * characters followed by ASCII (stable under any Unicode normalization). A tokenizer
- * whose longest token has M bytes makes at least floor / M tokens of it.
+ * A floor of the tokens a prompt certainly has once rendered, known without the
+ * tokenizer: counted on the completion prompt, or on the user messages' text trimmed
+ * (a template may trim; other roles' text may be rewritten). With the model's bounds
+ * (contract/prompt-bounds.ts) each message is bounded on its own, less 2 tokens for
+ * its two edges, where a token or pre-token of the rendered prompt may span the
+ * message and the template around it; without them, stable ASCII bytes over the
+ * longest token. Stops counting once over `budget` (the pool still checks exactly).
  */
-export function renderedBytesFloor(payload: { prompt?: string; messages?: readonly { role: string; content?: string | null }[] }): number {
-  const stable = (s: string) => {
-    let n = 0;
-    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x80 && (i + 1 === s.length || s.charCodeAt(i + 1) < 0x80)) n++;
-    return n;
-  };
-  if (payload.prompt !== undefined) return stable(payload.prompt);
+export function promptTokensFloor(payload: { prompt?: string; messages?: readonly { role: string; content?: string | null }[] }, model: TokenizerLimits, budget: number): number {
+  if (payload.prompt !== undefined) {
+    if (model.bounds) return model.bounds.lowerBound(payload.prompt, budget);
+    return model.maxTokenBytes ? Math.ceil(stableBytes(payload.prompt) / model.maxTokenBytes) : 0;
+  }
+  const pieces: string[] = [];
+  for (const m of payload.messages ?? []) if (m.role === "user" && m.content) pieces.push(m.content.trim());
   let n = 0;
-  for (const m of payload.messages ?? []) if (m.role === "user" && m.content) n += stable(m.content.trim());
+  if (model.bounds) {
+    for (const p of pieces) {
+      n += Math.max(0, model.bounds.lowerBound(p, budget - n + 2) - 2);
+      if (n > budget) break;
+    }
+    return n;
+  }
+  if (!model.maxTokenBytes) return 0;
+  for (const p of pieces) n += stableBytes(p);
+  return Math.ceil(n / model.maxTokenBytes);
+}
+
+/** ASCII characters followed by ASCII (or the end): unchanged by any Unicode normal form. */
+function stableBytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x80 && (i + 1 === s.length || s.charCodeAt(i + 1) < 0x80)) n++;
   return n;
 }

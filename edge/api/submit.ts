@@ -9,7 +9,7 @@ import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
 import { relayJSON, relaySSE, wantsResume } from "../relay.js";
 import type { InternalRequest } from "./internal-request.js";
-import { renderedBytesFloor } from "./prompt-bound.js";
+import { promptTokensFloor } from "./prompt-bound.js";
 import type { Operation } from "../metrics.js";
 
 export interface Surface {
@@ -65,11 +65,12 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
       { param: surface.maxTokensParam },
     );
   }
-  // A prompt that cannot fit whatever its tokenization (its bytes over the longest token's
-  // bytes already exceed the context) is refused here, before it is queued and tokenized.
-  if (context !== undefined && served.maxTokenBytes !== undefined) {
-    const floor = Math.ceil(renderedBytesFloor(req.payload) / served.maxTokenBytes);
+  // A prompt that cannot fit whatever its tokenization (a lower bound of its tokens,
+  // from the model's tokenizer limits, already exceeds the context) is refused here,
+  // before it is queued and tokenized.
+  if (context !== undefined) {
     const out = sampling.max_tokens ?? 1;
+    const floor = promptTokensFloor(req.payload, served, context - out);
     if (floor + out > context) {
       throw new EdgeError(
         "context_length_exceeded",

@@ -3,13 +3,13 @@
 // pieces, whose ids concatenate exactly), and a segment larger than what is left
 // is first counted window by window, stopping as soon as it is over. The ids
 // returned when the prompt fits are always those of a whole-text encode.
-import type { LengthBounds } from "./length-bound.js";
+import type { PromptLengthBounds } from "../../contract/prompt-bounds.js";
 import type { SegmentTokenCache } from "./segment-cache.js";
 
 export type BoundedIds = { ok: true; ids: number[] } | { ok: false; atLeast: number };
 
 export interface BoundedEncoder {
-  bounds?: LengthBounds;
+  bounds?: PromptLengthBounds;
   cache?: SegmentTokenCache;
   encodeRaw(text: string): number[];
 }

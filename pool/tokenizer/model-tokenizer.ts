@@ -6,7 +6,8 @@ import type { ChatMessage } from "../../contract/queue/messages.js";
 import { err, ok, type Result } from "../../contract/result.js";
 import { SegmentTokenCache, splittableSpecialTokens } from "./segment-cache.js";
 import { tokenBytesOf } from "./token-bytes.js";
-import { computeBoundsData, LengthBounds, type LengthBoundsData } from "./length-bound.js";
+import { computeBoundsData } from "./length-bound.js";
+import { PromptLengthBounds, type PromptBoundsData } from "../../contract/prompt-bounds.js";
 import { encodeWithin, type BoundedIds } from "./bounded-encode.js";
 
 export interface ChatInput {
@@ -27,7 +28,7 @@ export interface ModelTokenizer {
   /** The vocabulary's longest token in bytes: no text has fewer than bytes / maxTokenBytes tokens. */
   maxTokenBytes: number;
   /** What the length bounds were computed from (passed to tokenization threads so they skip the scan). */
-  boundsData: LengthBoundsData;
+  boundsData: PromptBoundsData;
   /** The bundle's files and extra EOS ids it was loaded from (tokenization threads load the same). */
   files: ReadonlyMap<string, Uint8Array>;
   extraEosIds: readonly number[];
@@ -72,7 +73,7 @@ function pickTemplate(config: Json, files: ReadonlyMap<string, Uint8Array>): str
 export function loadModelTokenizer(
   files: ReadonlyMap<string, Uint8Array>,
   extraEosIds: readonly number[] = [],
-  boundsData?: LengthBoundsData,
+  boundsData?: PromptBoundsData,
 ): Result<ModelTokenizer> {
   const dec = new TextDecoder();
   const tj = files.get("tokenizer.json");
@@ -110,7 +111,7 @@ export function loadModelTokenizer(
   const cache = specials ? new SegmentTokenCache(specials, encodeRaw) : undefined;
   const tokenBytes = tokenBytesOf(tok);
   const data = boundsData ?? computeBoundsData(tok, tokenBytes, json);
-  const bounds = new LengthBounds(data, tok, json);
+  const bounds = new PromptLengthBounds(data);
 
   return ok({
     eosTokenIds: [...eos],

@@ -4,13 +4,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Job } from "../../contract/queue/messages.js";
 import { renderPrompt } from "../run/prompt.js";
-import type { LengthBoundsData } from "./length-bound.js";
+import type { PromptBoundsData } from "../../contract/prompt-bounds.js";
 import { loadModelTokenizer } from "./model-tokenizer.js";
 
 export interface ThreadInit {
   files: [string, Uint8Array][];
   extraEosIds: number[];
-  boundsData: LengthBoundsData;
+  boundsData: PromptBoundsData;
 }
 export interface ThreadJob {
   id: number;

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { Job } from "../../contract/queue/messages.js";
 import { err, type Result } from "../../contract/result.js";
 import type { Prompt, PromptError } from "../run/prompt.js";
-import type { LengthBoundsData } from "./length-bound.js";
+import type { PromptBoundsData } from "../../contract/prompt-bounds.js";
 import type { ThreadInit, ThreadJob } from "./prompt-thread.js";
 
 /**
@@ -50,7 +50,7 @@ export class PromptThreads {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  static create(files: ReadonlyMap<string, Uint8Array>, extraEosIds: readonly number[], boundsData: LengthBoundsData, size: number, log?: Logger) {
+  static create(files: ReadonlyMap<string, Uint8Array>, extraEosIds: readonly number[], boundsData: PromptBoundsData, size: number, log?: Logger) {
     return new PromptThreads({ files: [...files], extraEosIds: [...extraEosIds], boundsData }, size, log);
   }
 

@@ -1,5 +1,5 @@
 // The Workers build in real workerd on a 3-master Redis Cluster (REDIS_CLUSTER_NODES):
-// every request opens its own Cluster client (edge/worker-redis.ts), so its keys,
+// every request opens its own Cluster client (edge/worker/redis.ts), so its keys,
 // the model's queue and the tenant's quota keys are reached on whichever master owns
 // them. Streams through the official SDKs, resume, the admin API (hash-tagged key
 // index), cancel on disconnect by sharded pub/sub, and no connection left on any node.

@@ -1,5 +1,5 @@
 // The edge's core stays runtime-free: only the two entries (and the Node-only
-// adapters under edge/node/, used by entry-node.ts alone) may import node:*
+// adapters under edge/node/ and edge/worker/, used by their entry alone) may import node:*
 // or a Node-only package. edge/tsconfig.json checks the same with Workers
 // types; this test names the offending file and import.
 import { readdirSync, readFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 const ROOT = new URL("../..", import.meta.url).pathname;
 const EDGE = join(ROOT, "edge");
 const RUNTIME_FILES = new Set(["edge/entry-node.ts", "edge/entry-worker.ts"]);
-const RUNTIME_DIRS = ["edge/node/"];
+const RUNTIME_DIRS = ["edge/node/", "edge/worker/"];
 /** Packages that only run on Node (or need nodejs_compat): values from them belong in an entry. */
 const NODE_ONLY = ["@hono/node-server", "prom-client", "pino", "@grpc/grpc-js", "ioredis"];
 

@@ -1,6 +1,6 @@
 // Oversized prompts: refused with context_length_exceeded from cheap bounds (at the edge
-// before queueing when bytes alone prove it, else at the pool without encoding the whole
-// prompt), exact ids when a prompt fits (threads and main thread alike), a crashed
+// before queueing, from the bounds the pools advertise; at the pool, for what reaches it,
+// without encoding the whole prompt), exact ids when a prompt fits (threads and main thread alike), a crashed
 // tokenization thread replaced with a clean error, and a small request served while
 // ten 1 MB prompts are being refused.
 import { readFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { defaultTokenizerDir } from "../../sim/tokenizer.js";
 import { bigPrompt } from "../../bench/scenarios/oversized.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
 import { enqueue, makeJob, readUntilTerminal } from "./helpers.js";
+import { keys } from "../../contract/queue/keys.js";
 
 let tok: ModelTokenizer;
 const MB = 1 << 20;
@@ -105,14 +106,23 @@ describe("oversized prompts end to end", () => {
   const post = (body: unknown, k = key) =>
     fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
-  it("the edge refuses a prompt whose bytes alone cannot fit, before queueing", async () => {
-    // 3.5 MB / 128 bytes per token > 27k tokens, + 8000 output tokens > 32768.
-    const res = await post({ model: SIM_MODEL, max_tokens: 8000, messages: [{ role: "user", content: bigPrompt("words", 3_500_000, 1) }] });
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; message: string; param: string } };
-    expect(body.error.code).toBe("context_length_exceeded");
-    expect(body.error.param).toBe("messages");
-    expect(body.error.message).toMatch(/at least/);
+  it("the edge refuses 1 MB prompts from the tokenizer bounds the pools advertise, before queueing", async () => {
+    const claimed = () => stack.pools.reduce((n, p) => n + p.stats().claimed, 0);
+    const before = claimed();
+    for (const kind of ["words", "x"] as const) {
+      const res = await post({ model: SIM_MODEL, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(kind, MB, 1) }] });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string; param: string } };
+      expect(body.error.code).toBe("context_length_exceeded");
+      expect(body.error.param).toBe("messages");
+      expect(body.error.message).toMatch(/at least \d+ tokens/);
+      // never queued: no request meta was written for it
+      expect(await stack.r.exists(keys.meta(res.headers.get("x-request-id")!))).toBe(0);
+    }
+    // a prompt that fits is still served, by a pool
+    const ok = await post({ model: SIM_MODEL, max_tokens: 4, messages: [{ role: "user", content: bigPrompt("words", 20_000, 2) }] });
+    expect(ok.status).toBe(200);
+    expect(claimed()).toBe(before + 1);
   });
 
   it("the pool refuses a 1 MB prompt enqueued directly", async () => {

@@ -85,7 +85,7 @@ export async function startWorkerd(build: WorkerBuild, workers: WorkerSpec[]): P
   return { mf, url, urlOf: async (name) => (await mf.unsafeGetDirectURL(name)).origin, logs: () => out, stop: () => mf.dispose() };
 }
 
-/** The Worker's own Redis connections (edge/worker-redis.ts names them), on every node of a cluster. */
+/** The Worker's own Redis connections (edge/worker/redis.ts names them), on every node of a cluster. */
 export async function workerConnections(r: Redis): Promise<number> {
   const nodes = r.isCluster ? (r as unknown as Cluster).nodes("all") : [r];
   let n = 0;

@@ -11,7 +11,7 @@
 // trip than a single server, and no state kept between requests. MOVED/ASK within
 // the request are followed as on Node.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
-import { parseHostPort } from "../contract/env.js";
+import { parseHostPort } from "../../contract/env.js";
 
 /** Options of one per-request connection to a single server (or to one cluster node). */
 export function workerRedisOptions(password?: string): RedisOptions {
