@@ -6,7 +6,7 @@
 // exactly the original pool's state (tool-call ids included, see idFor).
 import type { ChoiceDelta, FinishReason, LogprobEntry, ToolCallDelta } from "../../contract/queue/messages.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
-import { IncrementalDecoder } from "./incremental-decoder.js";
+import type { TokenTextStream } from "./incremental-decoder.js";
 import { StopMatcher } from "./stop-strings.js";
 import { logprobEntry, type TokenLogprobs } from "./logprobs.js";
 
@@ -48,7 +48,7 @@ export class ChoiceState {
   stoppedLocally = false;
   /** The stop string that ended the choice (gateway match or the worker's matched_stop_str). */
   private stopSequence: string | undefined;
-  private readonly decoder: IncrementalDecoder;
+  private readonly decoder: TokenTextStream;
   private readonly matcher: StopMatcher;
   private readonly eos: ReadonlySet<number>;
   private readonly parser: OutputParser | undefined;
@@ -61,7 +61,7 @@ export class ChoiceState {
     // A parser reads the model's markup, which some tokenizers mark special (Kimi's
     // <|tool_call_begin|>): keep special tokens then (EOS is stripped above anyway).
     const skipSpecial = opts.parser === undefined;
-    this.decoder = new IncrementalDecoder({ decode: (ids) => tok.decode(ids, skipSpecial) });
+    this.decoder = tok.textStream(skipSpecial);
     this.matcher = new StopMatcher(opts.stops);
     this.eos = new Set(tok.eosTokenIds);
     this.parser = opts.parser;

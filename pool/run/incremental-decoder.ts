@@ -10,7 +10,17 @@ export interface Detokenizer {
   decode(ids: readonly number[]): string;
 }
 
-export class IncrementalDecoder {
+/** Token ids in, the text they complete out (byte-stream-decoder.ts for byte-level BPE, this for any decoder). */
+export interface TokenTextStream {
+  /** All tokens pushed so far. */
+  readonly ids: readonly number[];
+  /** Adds tokens and returns the text they complete ("" while a character is incomplete). */
+  push(ids: readonly number[]): string;
+  /** End of the sequence: emits whatever is held back, even an incomplete character. */
+  flush(): string;
+}
+
+export class IncrementalDecoder implements TokenTextStream {
   private readonly tokens: number[] = [];
   private prefixOffset = 0;
   private readOffset = 0;

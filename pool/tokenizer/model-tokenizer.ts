@@ -9,6 +9,8 @@ import { tokenBytesOf } from "./token-bytes.js";
 import { computeBoundsData } from "./length-bound.js";
 import { PromptLengthBounds, type PromptBoundsData } from "../../contract/prompt-bounds.js";
 import { encodeWithin, type BoundedIds } from "./bounded-encode.js";
+import { IncrementalDecoder, type TokenTextStream } from "../run/incremental-decoder.js";
+import { ByteStreamDecoder } from "../run/byte-stream-decoder.js";
 
 export interface ChatInput {
   messages: readonly ChatMessage[];
@@ -35,6 +37,8 @@ export interface ModelTokenizer {
   /** Segment cache counters (hits, misses), for the hit rate. */
   cacheStats(): { hits: number; misses: number };
   decode(ids: readonly number[], skipSpecialTokens: boolean): string;
+  /** A new incremental detokenizer (one per generated sequence): the same text as decode(), token by token. */
+  textStream(skipSpecialTokens: boolean): TokenTextStream;
   /** Renders the chat template with add_generation_prompt. */
   renderChat(input: ChatInput): Result<string>;
   /** EOS ids from tokenizer_config (and, when merged, GetModelInfo). */
@@ -111,6 +115,11 @@ export function loadModelTokenizer(
   const cache = specials ? new SegmentTokenCache(specials, encodeRaw) : undefined;
   const tokenBytes = tokenBytesOf(tok);
   const data = boundsData ?? computeBoundsData(tok, tokenBytes, json);
+  const decode = (ids: readonly number[], skipSpecialTokens: boolean) =>
+    ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens });
+  // A ByteLevel decoder alone (no cleanup of spaces) turns ids into the UTF-8 of their bytes.
+  const byteLevel = (json.decoder as Json | null | undefined)?.type === "ByteLevel" && config.clean_up_tokenization_spaces !== true;
+  const specialIds = new Set(((json.added_tokens ?? []) as Json[]).filter((t) => t.special === true).map((t) => Number(t.id)));
   const bounds = new PromptLengthBounds(data);
 
   return ok({
@@ -123,7 +132,11 @@ export function loadModelTokenizer(
     cacheStats: () => ({ hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 }),
     encode: (text) => (cache ? cache.encode(text) : encodeRaw(text)),
     encodeWithin: (text, budget) => encodeWithin(text, budget, { bounds, cache, encodeRaw }),
-    decode: (ids, skipSpecialTokens) => ids.length === 0 ? "" : tok.decode(ids as number[], { skip_special_tokens: skipSpecialTokens }),
+    decode,
+    textStream: (skipSpecialTokens) =>
+      byteLevel
+        ? new ByteStreamDecoder(tokenBytes, skipSpecialTokens ? specialIds : null)
+        : new IncrementalDecoder({ decode: (ids) => decode(ids, skipSpecialTokens) }),
     renderChat: (input) => {
       if (!template) return err("the model's tokenizer has no chat template");
       try {

@@ -1,13 +1,28 @@
-// Unit tests: incremental detokenization of real Qwen3 ids and stop strings across chunks.
+// Unit tests: incremental detokenization of real Qwen3 ids (both detokenizers) and stop strings across chunks.
 import { describe, expect, it } from "vitest";
-import { loadSimTokenizer } from "../../sim/tokenizer.js";
-import { IncrementalDecoder } from "../../pool/run/incremental-decoder.js";
+import { defaultTokenizerDir, loadSimTokenizer } from "../../sim/tokenizer.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { IncrementalDecoder, type TokenTextStream } from "../../pool/run/incremental-decoder.js";
+import { ByteStreamDecoder } from "../../pool/run/byte-stream-decoder.js";
+import { loadModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
 import { StopMatcher } from "../../pool/run/stop-strings.js";
 
 const tok = loadSimTokenizer();
 const detok = { decode: (ids: readonly number[]) => tok.tokenizer.decode(ids as number[], { skip_special_tokens: true }) };
+const loaded = loadModelTokenizer(new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(defaultTokenizerDir(), f)))] as const)));
+if (!loaded.ok) throw new Error(loaded.error);
+const model = loaded.value;
+const specialIds = new Set([...tok.tokenizer.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
 
-describe("IncrementalDecoder", () => {
+// Both incremental detokenizers: the window scheme (any decoder) and the byte stream
+// (byte-level BPE), which the real Qwen3 tokenizer selects.
+const streams: [string, () => TokenTextStream][] = [
+  ["IncrementalDecoder", () => new IncrementalDecoder(detok)],
+  ["ByteStreamDecoder", () => new ByteStreamDecoder(model.tokenBytes, specialIds)],
+];
+
+describe.each(streams)("%s", (_name, newStream) => {
   const text = "Emoji 🚀🎉👩‍🚀 then 东京的春天樱花盛开 and Größere Äpfel,日本語の文章。";
   const ids = tok.encode(text);
 
@@ -18,17 +33,18 @@ describe("IncrementalDecoder", () => {
   });
 
   it("never emits U+FFFD one token at a time, and the pieces concatenate to decode(all)", () => {
-    const d = new IncrementalDecoder(detok);
+    const d = newStream();
     const pieces = ids.map((id) => d.push([id]));
     pieces.push(d.flush());
     for (const p of pieces) expect(p).not.toContain("\uFFFD");
     expect(pieces.join("")).toBe(detok.decode(ids));
     expect(pieces.join("")).toBe(text);
+    expect(d.ids).toEqual(ids);
   });
 
   it("gives the same text for any batching of the ids", () => {
     for (const size of [2, 3, 5, 7]) {
-      const d = new IncrementalDecoder(detok);
+      const d = newStream();
       let out = "";
       for (let i = 0; i < ids.length; i += size) {
         const p = d.push(ids.slice(i, i + size));
@@ -44,11 +60,37 @@ describe("IncrementalDecoder", () => {
     // Cut the sample right after a token that leaves a character incomplete.
     const cut = ids.findIndex((_, i) => detok.decode(ids.slice(0, i + 1)).endsWith("\uFFFD"));
     expect(cut).toBeGreaterThanOrEqual(0);
-    const d = new IncrementalDecoder(detok);
+    const d = newStream();
     expect(d.push([tok.imEndId])).toBe("");
     const shown = d.push(ids.slice(0, cut + 1));
     expect(shown).not.toContain("\uFFFD");
     expect(shown + d.flush()).toBe(detok.decode(ids.slice(0, cut + 1)));
+  });
+});
+
+describe("ByteStreamDecoder is the tokenizer's decode", () => {
+  it("is what the Qwen3 tokenizer hands out", () => {
+    expect(model.textStream(true)).toBeInstanceOf(ByteStreamDecoder);
+  });
+
+  it("matches decode() on random ids (special, added and partial characters included), special tokens kept or skipped", () => {
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const specials = [...specialIds];
+    const markup = ["<think>", "</think>", "<tool_call>"].map((t) => tok.tokenizer.token_to_id(t)!);
+    for (let round = 0; round < 200; round++) {
+      const ids = Array.from({ length: 1 + rand(40) }, () => {
+        const r = rand(10);
+        return r === 0 ? specials[rand(specials.length)]! : r === 1 ? markup[rand(markup.length)]! : rand(151_000);
+      });
+      for (const skip of [true, false]) {
+        const d = model.textStream(skip);
+        let out = "";
+        for (const id of ids) out += d.push([id]);
+        out += d.flush();
+        expect(out).toBe(model.decode(ids, skip));
+      }
+    }
   });
 });
 
