@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     name: { type: "string", default: "latest" },
     /** write V8 CPU profiles of the edge and the pool (whole run) under bench/results/profiles/<name>/ */
     "cpu-prof": { type: "boolean", default: false },
+    /** extra Node flags for the pool and the edge, e.g. --node-arg=--max-semi-space-size=32 */
+    "node-arg": { type: "string", multiple: true },
   },
 });
 const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic", "oversized"];
@@ -43,13 +45,14 @@ const tokens = Number(args.tokens);
 
 async function main() {
   const profileDir = join(resultsDir(), "profiles", args.name);
+  const nodeArgs = [...(args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), ...(args["node-arg"] ?? [])];
   const stack = await startStack({
     simWorkers: Number(args.workers),
     edgePort: await freePort(),
     simArgs: ["--decode-ms-per-token", String(args["decode-ms"])],
     edgeEnv: { LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" },
     poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
-    nodeArgs: args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+    nodeArgs,
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
   });
   const apiKey = `sk-bench-${Date.now()}`;
@@ -96,7 +99,7 @@ async function main() {
       tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows), overheadTable(rows));
     }
     if (scenarios.includes("admission")) {
-      const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2 });
+      const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2, nodeArgs });
       data.admission = { rows: r.rows, added: r.added };
       tables.push(r.table);
     }

@@ -112,8 +112,18 @@ export async function isClaimed(redis: Redis, model: string, rid: string): Promi
  * The message goes only to the owner's shard channel; a request still queued has none.
  */
 export async function cancelRequest(redis: Redis, rid: string, model: string, reason: string): Promise<void> {
-  await redis.set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S);
-  const owner = await redis.hget(keys.owners(model), rid);
+  let owner: string | null;
+  if (redis.isCluster) {
+    // different slots: two steps, in this order
+    await redis.set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S);
+    owner = await redis.hget(keys.owners(model), rid);
+  } else {
+    // one round trip; Redis runs them in this order
+    const res = await redis.pipeline().set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S).hget(keys.owners(model), rid).exec();
+    const failed = res?.find(([err]) => err);
+    if (!res || failed) throw failed?.[0] ?? new Error("cancel pipeline aborted");
+    owner = res[1]![1] as string | null;
+  }
   if (owner === null) return;
   const poolId = owner.slice(0, owner.lastIndexOf(":"));
   await redis.spublish(cancelChannel(poolId), rid);

@@ -140,8 +140,9 @@ export async function startEdgeProcess(
   port: number,
   env: Record<string, string> = {},
   onLine?: (name: string, line: string) => void,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; baseUrl: string; ready: Record<string, unknown>; stop(): Promise<void> }> {
-  const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine);
+  const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine, nodeArgs);
   try {
     const ready = await waitReady("edge", child);
     return { child, baseUrl: String(ready.url), ready, stop: () => stopChild(child) };

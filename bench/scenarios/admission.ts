@@ -25,6 +25,8 @@ export interface AdmissionParams {
   rounds: number;
   /** also measure a quotas-on edge of this many processes (EDGE_PROCESSES); default: the machine's cores */
   clusterProcesses?: number;
+  /** extra Node flags for the edges (e.g. --cpu-prof) */
+  nodeArgs?: string[];
 }
 
 /** Time to response headers of one streamed request; the connection is then dropped. */
@@ -76,10 +78,10 @@ export async function runAdmission(p: AdmissionParams) {
   const key = "sk-bench-admission-0001";
   await seedApiKey(redis, { tenantId: "bench-adm", key, limits: { requests_per_minute: 10_000_000, tokens_per_minute: 1_000_000_000, max_concurrent_requests: 1_000_000 } });
 
-  const on = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
-  const off = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "off", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" });
+  const on = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" }, undefined, p.nodeArgs);
+  const off = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "off", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" }, undefined, p.nodeArgs);
   const procs = p.clusterProcesses ?? availableParallelism();
-  const clustered = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", EDGE_PROCESSES: String(procs) });
+  const clustered = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", EDGE_PROCESSES: String(procs) }, undefined, p.nodeArgs);
   const variants = [
     ["off", off],
     ["on", on],

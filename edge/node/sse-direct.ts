@@ -14,10 +14,13 @@ export const directSse: SseResponder = (c, run) => {
   for (const [k, v] of Object.entries(SSE_HEADERS)) c.header(k, v);
   const headers: Record<string, string> = {};
   c.newResponse(null, 200).headers.forEach((v, k) => (headers[k] = v));
-  // no content-length: Node sends chunked
+  // no content-length: Node sends chunked. The client gets the status and headers at once,
+  // even while its request waits in the queue, in the same socket write as what the relay
+  // writes in this turn (the opening events).
+  outgoing.cork();
   outgoing.writeHead(200, headers);
-  // the client sees the status and headers at once, even while its request waits in the queue
   outgoing.flushHeaders();
+  process.nextTick(() => outgoing.uncork());
 
   const listeners: (() => void)[] = [];
   let gone = false;

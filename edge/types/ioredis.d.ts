@@ -12,6 +12,7 @@ declare module "ioredis" {
     set(key: string, value: Arg, ...args: Arg[]): ChainableCommander;
     hset(key: string, ...args: (Arg | Record<string, Arg>)[]): ChainableCommander;
     hgetall(key: string): ChainableCommander;
+    hget(key: string, field: string): ChainableCommander;
     mget(...keys: string[]): ChainableCommander;
     sadd(key: string, ...members: Arg[]): ChainableCommander;
     srem(key: string, ...members: Arg[]): ChainableCommander;
