@@ -11,7 +11,7 @@ import type { SimWorker } from "../../sim/server.js";
 import { keys } from "../../contract/queue/keys.js";
 import { SseReader, chatTextOf, post } from "../edge/helpers.js";
 import { expectNoWorkerConnections, workerConnections, type Workerd } from "../workerd/helpers.js";
-import { startRealStack, type RealStack } from "../workerd/real-stack.js";
+import { dropStreamAndAwaitCancel, startRealStack, type RealStack } from "../workerd/real-stack.js";
 
 const KEY = "sk-workerd-cluster";
 const ADMIN = "admin-token-cluster-0123";
@@ -71,31 +71,8 @@ it("the admin API creates a tenant and a key that the next request can use", asy
 });
 
 it("a client dropping a stream makes the simulated worker see the cancel (sharded pub/sub to the owning pool)", async () => {
-  const ctl = new AbortController();
-  const res = await post(
-    wd.url + "/v1/chat/completions",
-    KEY,
-    JSON.stringify({ model: sim.model, stream: true, max_tokens: 20_000, messages: [{ role: "user", content: "A very long story, please." }] }),
-    {},
-    ctl.signal,
-  );
-  expect(res.status).toBe(200);
-  const rid = res.headers.get("x-request-id")!;
-  const cancelled = new Promise<void>((resolve) => {
-    const on = (id: string) => {
-      if (id !== rid) return;
-      sim.events.off("cancel", on);
-      resolve();
-    };
-    sim.events.on("cancel", on);
-  });
-  const finished = new Promise<void>((resolve) => sim.events.on("finish", (id: string) => id === rid && resolve()));
-  const sse = new SseReader(res);
-  for (let events = 0; events < 3; ) if ((await sse.next())?.kind === "event") events++;
-  // the open stream holds its request's own cluster connections
-  expect(await workerConnections(r)).toBeGreaterThan(0);
-  ctl.abort();
-  await Promise.race([cancelled, finished.then(() => Promise.reject(new Error("the generation finished instead of being cancelled")))]);
+  // while the stream is open it holds its request's own cluster connections
+  const { rid } = await dropStreamAndAwaitCancel(stack, KEY, async () => expect(await workerConnections(r)).toBeGreaterThan(0));
   expect(await r.get(keys.cancel(rid))).toBe("client_disconnected");
   await expectNoWorkerConnections(r);
 });

@@ -2,12 +2,11 @@
 // bounds a pool advertises for the real Qwen3 tokenizer: never above the true count of
 // the rendered chat prompt, and far over the context for 1 MB prompts, cheaply.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { PromptBoundsDataSchema, PromptLengthBounds } from "../../contract/prompt-bounds.js";
 import { promptTokensFloor } from "../../edge/api/prompt-bound.js";
-import { loadModelTokenizer, type ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
-import { defaultTokenizerDir } from "../../sim/tokenizer.js";
+import type { ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
+import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
 import { bigPrompt } from "../../bench/scenarios/oversized.js";
 
 let tok: ModelTokenizer;
@@ -15,11 +14,7 @@ let bounds: PromptLengthBounds;
 const MB = 1 << 20;
 
 beforeAll(() => {
-  const dir = defaultTokenizerDir();
-  const files = new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))] as const));
-  const t = loadModelTokenizer(files);
-  if (!t.ok) throw new Error(t.error);
-  tok = t.value;
+  tok = loadRealModelTokenizer();
   // exactly what crosses the registry: JSON, parsed with the schema the edge uses
   bounds = new PromptLengthBounds(PromptBoundsDataSchema.parse(JSON.parse(JSON.stringify(tok.boundsData))));
 });

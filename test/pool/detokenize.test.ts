@@ -1,18 +1,14 @@
 // Unit tests: incremental detokenization of real Qwen3 ids (both detokenizers) and stop strings across chunks.
 import { describe, expect, it } from "vitest";
-import { defaultTokenizerDir, loadSimTokenizer } from "../../sim/tokenizer.js";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { loadSimTokenizer } from "../../sim/tokenizer.js";
 import { IncrementalDecoder, type TokenTextStream } from "../../pool/run/incremental-decoder.js";
 import { ByteStreamDecoder } from "../../pool/run/byte-stream-decoder.js";
-import { loadModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
+import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
 import { StopMatcher } from "../../pool/run/stop-strings.js";
 
 const tok = loadSimTokenizer();
 const detok = { decode: (ids: readonly number[]) => tok.tokenizer.decode(ids as number[], { skip_special_tokens: true }) };
-const loaded = loadModelTokenizer(new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(defaultTokenizerDir(), f)))] as const)));
-if (!loaded.ok) throw new Error(loaded.error);
-const model = loaded.value;
+const model = loadRealModelTokenizer();
 const specialIds = new Set([...tok.tokenizer.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
 
 // Both incremental detokenizers: the window scheme (any decoder) and the byte stream

@@ -4,12 +4,11 @@
 // tokenization thread replaced with a clean error, and a small request served while
 // ten 1 MB prompts are being refused.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadModelTokenizer, type ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
+import type { ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
+import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
 import { PromptThreads } from "../../pool/tokenizer/prompt-threads.js";
 import { renderPrompt } from "../../pool/run/prompt.js";
-import { defaultTokenizerDir } from "../../sim/tokenizer.js";
 import { bigPrompt } from "../../bench/scenarios/oversized.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
 import { enqueue, makeJob, readUntilTerminal } from "./helpers.js";
@@ -19,11 +18,7 @@ let tok: ModelTokenizer;
 const MB = 1 << 20;
 
 beforeAll(() => {
-  const dir = defaultTokenizerDir();
-  const files = new Map(["tokenizer.json", "tokenizer_config.json"].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))] as const));
-  const t = loadModelTokenizer(files);
-  if (!t.ok) throw new Error(t.error);
-  tok = t.value;
+  tok = loadRealModelTokenizer();
 });
 
 describe("bounded encoding", () => {

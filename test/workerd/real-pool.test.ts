@@ -7,9 +7,8 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { SimWorker } from "../../sim/server.js";
 import { keys } from "../../contract/queue/keys.js";
-import { SseReader, post } from "../edge/helpers.js";
 import { expectNoWorkerConnections, type Workerd } from "./helpers.js";
-import { startRealStack, type RealStack } from "./real-stack.js";
+import { dropStreamAndAwaitCancel, startRealStack, type RealStack } from "./real-stack.js";
 
 const KEY = "sk-workerd-real-pool";
 let stack: RealStack;
@@ -44,31 +43,7 @@ it("streams a chat completion from the simulated worker through workerd", async 
 });
 
 it("a client dropping a stream mid-way makes the simulated worker see the cancel", async () => {
-  const ctl = new AbortController();
-  const res = await post(
-    wd.url + "/v1/chat/completions",
-    KEY,
-    JSON.stringify({ model: sim.model, stream: true, max_tokens: 20_000, messages: [{ role: "user", content: "A very long story, please." }] }),
-    {},
-    ctl.signal,
-  );
-  expect(res.status).toBe(200);
-  const rid = res.headers.get("x-request-id")!;
-  const cancelled = new Promise<number>((resolve) => {
-    const on = (id: string, atMs: number) => {
-      if (id !== rid) return;
-      sim.events.off("cancel", on);
-      resolve(atMs);
-    };
-    sim.events.on("cancel", on);
-  });
-  const finished = new Promise<string>((resolve) => sim.events.on("finish", (id: string) => id === rid && resolve(id)));
-  const sse = new SseReader(res);
-  for (let events = 0; events < 3; ) if ((await sse.next())?.kind === "event") events++;
-  const abortedAt = performance.timeOrigin + performance.now();
-  ctl.abort();
-  const atMs = await Promise.race([cancelled, finished.then(() => Promise.reject(new Error("the generation finished instead of being cancelled")))]);
-  const ms = atMs - abortedAt;
+  const { rid, ms } = await dropStreamAndAwaitCancel(stack, KEY);
   console.log(`workerd: client abort -> worker cancel ${ms.toFixed(0)} ms`);
   expect(ms).toBeGreaterThanOrEqual(0);
   expect(ms).toBeLessThan(2_000);

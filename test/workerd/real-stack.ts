@@ -8,6 +8,7 @@ import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startTestRedis, type TestRedis, type Topology } from "../helpers/topology.js";
 import { buildWorker, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
+import { SseReader, post } from "../edge/helpers.js";
 
 export interface RealStack {
   build: WorkerBuild;
@@ -45,4 +46,40 @@ export async function startRealStack(tenantId: string, key: string, bindings: Re
       await build.remove();
     },
   };
+}
+
+/**
+ * Opens a long stream through the Worker, reads 3 events, runs `beforeDrop` (the stream is
+ * still open), drops the connection and waits for the simulated worker to see the cancel
+ * (it fails if the generation finishes instead). Returns the request id and how long after
+ * the drop the worker saw the cancel.
+ */
+export async function dropStreamAndAwaitCancel(stack: RealStack, key: string, beforeDrop: () => Promise<void> = async () => {}): Promise<{ rid: string; ms: number }> {
+  const { sim, wd } = stack;
+  const ctl = new AbortController();
+  const res = await post(
+    wd.url + "/v1/chat/completions",
+    key,
+    JSON.stringify({ model: sim.model, stream: true, max_tokens: 20_000, messages: [{ role: "user", content: "A very long story, please." }] }),
+    {},
+    ctl.signal,
+  );
+  if (res.status !== 200) throw new Error(`stream refused: ${res.status}`);
+  const rid = res.headers.get("x-request-id")!;
+  const cancelled = new Promise<number>((resolve) => {
+    const on = (id: string, atMs: number) => {
+      if (id !== rid) return;
+      sim.events.off("cancel", on);
+      resolve(atMs);
+    };
+    sim.events.on("cancel", on);
+  });
+  const finished = new Promise<string>((resolve) => sim.events.on("finish", (id: string) => id === rid && resolve(id)));
+  const sse = new SseReader(res);
+  for (let events = 0; events < 3; ) if ((await sse.next())?.kind === "event") events++;
+  await beforeDrop();
+  const abortedAt = performance.timeOrigin + performance.now();
+  ctl.abort();
+  const atMs = await Promise.race([cancelled, finished.then(() => Promise.reject(new Error("the generation finished instead of being cancelled")))]);
+  return { rid, ms: atMs - abortedAt };
 }
