@@ -96,6 +96,7 @@ export class PoolTelemetry implements RunObserver, QueueObserver {
   private readonly runs = new Map<string, Trace>();
   private readonly rate = new RateWindow();
   private readonly workerRates = new Map<string, RateWindow>();
+  private readonly perWorker = new Map<string, { counter: { inc(n: number): void }; rate: RateWindow }>();
   private readonly lastStates = new Map<string, string>();
   readonly outcomes: Record<Outcome, number> = { ok: 0, error: 0, cancelled: 0, abandoned: 0 };
 
@@ -182,12 +183,19 @@ export class PoolTelemetry implements RunObserver, QueueObserver {
     this.errors.push({ at: Date.now(), kind: "redis", code: op, message });
   }
 
+  /** Called for every token message: the worker's counter child and rate window are looked up once per worker. */
   workerTokens(worker: string, n: number): void {
-    this.metrics.workerTokens.inc({ worker }, n);
+    let w = this.perWorker.get(worker);
+    if (!w) this.perWorker.set(worker, (w = { counter: this.metrics.workerTokens.labels({ worker }), rate: this.workerRate(worker) }));
+    w.counter.inc(n);
     this.rate.add(n);
+    w.rate.add(n);
+  }
+
+  private workerRate(worker: string): RateWindow {
     let r = this.workerRates.get(worker);
     if (!r) this.workerRates.set(worker, (r = new RateWindow()));
-    r.add(n);
+    return r;
   }
 
   workerError(trace: Trace, worker: string, code: string, message: string): void {
