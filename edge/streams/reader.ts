@@ -60,14 +60,25 @@ export function decodeEntry(raw: RawEntry): StreamEntry {
   };
 }
 
-/** Compares two stream ids ("ms-seq"); "0" counts as "0-0". */
+/**
+ * Compares two stream ids ("ms-seq"); "0" counts as "0-0". Called for every entry
+ * relayed, so it compares the decimal parts as strings (length first) instead of
+ * parsing them: ids go up to 2^64-1, beyond a JS number.
+ */
 export function compareIds(a: string, b: string): number {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  const d = BigInt(am!) - BigInt(bm!);
-  if (d !== 0n) return d < 0n ? -1 : 1;
-  const e = BigInt(as) - BigInt(bs);
-  return e === 0n ? 0 : e < 0n ? -1 : 1;
+  const ia = a.indexOf("-");
+  const ib = b.indexOf("-");
+  const d = compareDecimal(ia < 0 ? a : a.slice(0, ia), ib < 0 ? b : b.slice(0, ib));
+  if (d !== 0) return d;
+  return compareDecimal(ia < 0 ? "0" : a.slice(ia + 1), ib < 0 ? "0" : b.slice(ib + 1));
+}
+
+/** Compares two non-negative decimal integers written as digits (leading zeros allowed). */
+function compareDecimal(a: string, b: string): number {
+  if (a.length > 1 && a.charCodeAt(0) === 48) a = a.replace(/^0+(?=\d)/, "");
+  if (b.length > 1 && b.charCodeAt(0) === 48) b = b.replace(/^0+(?=\d)/, "");
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** True for a syntactically valid stream id we can XREAD after. */
