@@ -5,7 +5,7 @@
 // instead of zod's generic union error. Unknown top-level fields are ignored,
 // as the chat schemas do; known ones we cannot honour are refused (unsupported.ts).
 import { z } from "zod";
-import { EdgeError } from "../errors.js";
+import { parseBody } from "../openai/schemas.js";
 
 export const Block = z.object({ type: z.string() }).loose();
 export type RawBlock = z.infer<typeof Block>;
@@ -88,9 +88,5 @@ export type CountTokensRequest = z.infer<typeof CountTokensRequestSchema>;
 
 /** Parses one content block with its own schema; a mistake names the block's path. */
 export function parseBlock<S extends z.ZodType>(schema: S, block: RawBlock, param: string): z.infer<S> {
-  const res = schema.safeParse(block);
-  if (res.success) return res.data;
-  const issue = res.error.issues[0]!;
-  const at = [param, ...issue.path.map(String)].join(".");
-  throw new EdgeError("invalid_request", `Invalid value for '${at}': ${issue.message}`, { param: at });
+  return parseBody(schema, block, param);
 }

@@ -110,15 +110,16 @@ export const CompletionRequestSchema = z.object({
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
-/** Parses `body` or throws a 400 naming the first offending field. */
-export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+/** Parses `body` (or the part of a body at path `at`) or throws a 400 naming the first offending field by its full path. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, at?: string): z.infer<S> {
+  if (at === undefined && (body === null || typeof body !== "object" || Array.isArray(body))) {
     throw new EdgeError("invalid_request", "The request body must be a JSON object.");
   }
   const res = schema.safeParse(body);
   if (res.success) return res.data;
   const issue = res.error.issues[0]!;
-  const param = issue.path.length ? issue.path.map(String).join(".") : null;
+  const path = [...(at === undefined ? [] : [at]), ...issue.path.map(String)];
+  const param = path.length ? path.join(".") : null;
   const what = param ? `Invalid value for '${param}': ` : "Invalid request: ";
   throw new EdgeError("invalid_request", what + issue.message, { param });
 }

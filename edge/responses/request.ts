@@ -23,12 +23,7 @@ function tools(body: ResponsesRequest): { tools: Tool[] | undefined; echo: objec
     if (t.type !== "function") {
       throw new EdgeError("invalid_request", `Tools of type '${t.type}' are not supported; only 'function' tools are.`, { param: `tools.${i}.type` });
     }
-    try {
-      return parseBody(FunctionToolSchema, t);
-    } catch (err) {
-      const e = err as EdgeError;
-      throw new EdgeError("invalid_request", e.message, { param: e.param ? `tools.${i}.${e.param}` : `tools.${i}` });
-    }
+    return parseBody(FunctionToolSchema, t, `tools.${i}`);
   });
   const internal: Tool[] = parsed.map((t) => ({
     type: "function",

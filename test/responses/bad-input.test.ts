@@ -75,6 +75,8 @@ describe("POST /v1/responses refuses mistakes with 400 and the param", () => {
     expect(error.type).toBe("invalid_request_error");
     expect(error.param).toBe(param);
     expect(error.message.length).toBeGreaterThan(0);
+    // a schema mistake names the same full path in its message as in param
+    if (error.message.startsWith("Invalid value for")) expect(error.message).toContain(`'${param}'`);
   });
 
   it("bad JSON, a non-object body and an empty body", async () => {
