@@ -10,6 +10,7 @@
 // oversized (1 MB prompts), cluster (the sweep on one Redis and on a Redis Cluster,
 // not in the default set: it starts six more redis-servers and a second gateway).
 import { parseArgs } from "node:util";
+import { readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../scripts/stack.js";
@@ -128,6 +129,7 @@ async function main() {
     }
   } finally {
     await stack.stop();
+    if (args["cpu-prof"]) nameProfiles(profileDir, { pool: stack.pool.pid, edge: stack.edge.pid });
   }
   // The agentic scenario runs its own stack: 4 workers and one pool per routing policy.
   if (scenarios.includes("agentic")) {
@@ -139,6 +141,21 @@ async function main() {
   const files = writeResults(String(args.name), data, tables);
   console.log("\n" + toMarkdown(tables));
   console.log(`\nwrote ${files.json} and ${files.md}`);
+}
+
+/**
+ * Node names a profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: rename the
+ * stack's to pool.cpuprofile / edge.cpuprofile (main thread) and *-thread<N> (others,
+ * e.g. tsx's loader or the tokenization threads). Other processes' profiles (the
+ * admission scenario's edges) keep their names.
+ */
+function nameProfiles(dir: string, pids: Record<string, number | undefined>): void {
+  for (const f of readdirSync(dir)) {
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(f);
+    const name = m && Object.keys(pids).find((k) => pids[k] === Number(m[1]));
+    if (!m || !name) continue;
+    renameSync(join(dir, f), join(dir, `${name}${m[2] === "0" ? "" : `-thread${m[2]}`}.cpuprofile`));
+  }
 }
 
 main().catch((err) => {
