@@ -35,6 +35,8 @@ export const PromptBoundsDataSchema = z.object({
 export type PromptBoundsData = z.infer<typeof PromptBoundsDataSchema>;
 
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
+/** characters the byte bound counts between checks against the budget */
+const BLOCK = 1 << 16;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export class PromptLengthBounds {
@@ -54,31 +56,42 @@ export class PromptLengthBounds {
   /**
    * A lower bound of the token count of `text`, computed only as far as needed:
    * it returns as soon as the bound exceeds `budget` (the value is then > budget).
+   * The pre-token count goes first: prose exceeds a budget within its first few
+   * hundred KB; one repeated character is a single pre-token, and its byte counts
+   * exceed the budget early instead.
    */
   lowerBound(text: string, budget: number): number {
     if (!this.data.usable) return 0;
-    const quick = this.byteBound(text);
-    if (quick > budget || !this.pretoken) return quick;
-    return Math.max(quick, this.pretokenBound(text, budget));
+    const pre = this.pretoken ? this.pretokenBound(text, budget) : 0;
+    if (pre > budget) return pre;
+    return Math.max(pre, this.byteBound(text, budget));
   }
 
-  /** max(stable ASCII bytes / maxTokenBytes, max over b of count_b / perByteMax[b]). */
-  byteBound(text: string): number {
+  /**
+   * max(stable ASCII bytes / maxTokenBytes, max over b of count_b / perByteMax[b]),
+   * counted in blocks: it returns once the bound so far exceeds `budget`.
+   */
+  byteBound(text: string, budget = Infinity): number {
     const counts = new Uint32Array(128);
     let ascii = 0;
     const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i);
-      // ASCII followed by ASCII (or the end) is not touched by any normal form.
-      if (c < 0x80 && (i + 1 === n || text.charCodeAt(i + 1) < 0x80)) {
-        counts[c]++;
-        ascii++;
+    let bound = 0;
+    for (let start = 0; start < n; start += BLOCK) {
+      const end = Math.min(n, start + BLOCK);
+      for (let i = start; i < end; i++) {
+        const c = text.charCodeAt(i);
+        // ASCII followed by ASCII (or the end) is not touched by any normal form.
+        if (c < 0x80 && (i + 1 === n || text.charCodeAt(i + 1) < 0x80)) {
+          counts[c]++;
+          ascii++;
+        }
       }
-    }
-    let bound = Math.ceil(ascii / this.maxTokenBytes);
-    for (let b = 0; b < 128; b++) {
-      const m = this.data.perByteMax[b] ?? 0;
-      if (m > 0 && counts[b] > 0) bound = Math.max(bound, Math.ceil(counts[b] / m));
+      bound = Math.ceil(ascii / this.maxTokenBytes);
+      for (let b = 0; b < 128; b++) {
+        const m = this.data.perByteMax[b] ?? 0;
+        if (m > 0 && counts[b] > 0) bound = Math.max(bound, Math.ceil(counts[b] / m));
+      }
+      if (bound > budget) return bound;
     }
     return bound;
   }

@@ -6,13 +6,14 @@
 // the model's context is refused before it is queued.
 import type { PromptLengthBounds } from "../../contract/prompt-bounds.js";
 
+/** The UTF-8 length of `s` as encoded: a lone surrogate (JSON strings may hold one) becomes U+FFFD, 3 bytes. */
 export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       n += 4;
       i++;
     } else n += 3;

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, expect, it } from "vitest";
 import { PromptBoundsDataSchema, PromptLengthBounds } from "../../contract/prompt-bounds.js";
-import { promptTokensFloor } from "../../edge/api/prompt-bound.js";
+import { promptTokensFloor, utf8Length } from "../../edge/api/prompt-bound.js";
 import type { ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
 import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
 import { bigPrompt } from "../../bench/scenarios/oversized.js";
@@ -59,4 +59,10 @@ it("adds up messages that are each small enough", () => {
   const one = promptTokensFloor({ messages: messages.slice(0, 1) }, { bounds }, Number.MAX_SAFE_INTEGER);
   expect(floor).toBeGreaterThan(6 * one);
   expect(floor).toBeLessThanOrEqual(renderedTokens(messages));
+});
+
+it("the upper bound's byte count is the encoded UTF-8 length, lone surrogates included", () => {
+  for (const s of ["", "plain", "héllo wörld", "東京", "🚀🎉👩‍🚀", "\ud83d\ud83d", "a\ud83d", "\udc00b", "\ud83d\ude80\ud83d", "x".repeat(1000) + "\ud800"]) {
+    expect(utf8Length(s), JSON.stringify(s)).toBe(new TextEncoder().encode(s).length);
+  }
 });
