@@ -3,7 +3,7 @@
 // tools, tool choice and thinking switch, checked by the same shared helpers.
 import type { Job, Tool } from "../../contract/queue/messages.js";
 import { EdgeError } from "../errors.js";
-import { applyToolChoice, chatPromptBound, checkTools, outputFormat, type InternalRequest, type JobPayload } from "../api/internal-request.js";
+import { applyToolChoice, checkTools, outputFormat, type InternalRequest, type JobPayload } from "../api/internal-request.js";
 import { chatMessages } from "./blocks.js";
 import type { CountTokensRequest, MessagesRequest } from "./schemas.js";
 
@@ -61,11 +61,11 @@ export function messagesRequest(req: MessagesRequest): InternalRequest {
   if (req.temperature !== undefined) sampling.temperature = req.temperature;
   if (req.top_p !== undefined) sampling.top_p = req.top_p;
   if (req.top_k !== undefined) sampling.top_k = req.top_k;
-  return { model: req.model, stream: req.stream === true, includeUsage: false, promptBound: chatPromptBound(p.messages!, p.tools), sampling, payload: p };
+  return { model: req.model, stream: req.stream === true, includeUsage: false, sampling, payload: p };
 }
 
 /** count_tokens: the same prompt, no output (max_tokens null: the pool checks the prompt alone against the context). */
 export function countTokensRequest(req: CountTokensRequest): InternalRequest {
   const p = payload(req);
-  return { model: req.model, stream: false, includeUsage: false, promptBound: chatPromptBound(p.messages!, p.tools), sampling: { max_tokens: null, stop: [], n: 1 }, payload: p };
+  return { model: req.model, stream: false, includeUsage: false, sampling: { max_tokens: null, stop: [], n: 1 }, payload: p };
 }

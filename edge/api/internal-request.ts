@@ -16,10 +16,17 @@ export interface InternalRequest {
   stream: boolean;
   /** OpenAI chat/completions: a usage chunk before [DONE] */
   includeUsage: boolean;
-  /** upper bound of the prompt's tokens (prompt-bound.ts) */
-  promptBound: number;
   sampling: Job["sampling"];
   payload: JobPayload;
+}
+
+/**
+ * Upper bound of the prompt's tokens (prompt-bound.ts): the completion prompt's bytes,
+ * or the conversation's and its tools'. Computed at admission, after the cheap lower
+ * bound has refused a prompt that cannot fit (so a 1 MB one costs no second pass).
+ */
+export function promptUpperBound(p: JobPayload): number {
+  return p.prompt !== undefined ? utf8Length(p.prompt) : chatPromptBound(p.messages ?? [], p.tools);
 }
 
 /** Prompt bound of a chat conversation and its tools. */

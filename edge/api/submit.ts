@@ -8,7 +8,7 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
 import { relayJSON, relaySSE, wantsResume } from "../relay.js";
-import type { InternalRequest } from "./internal-request.js";
+import { promptUpperBound, type InternalRequest } from "./internal-request.js";
 import { promptTokensFloor } from "./prompt-bound.js";
 import type { Operation } from "../metrics.js";
 
@@ -83,7 +83,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
   // tokens-per-minute limit holds exactly: settlement only ever refunds.
   // (A count job has no output: its prompt bound is its cost in the fair queue, and it is never admitted or settled.)
-  const reserved = req.promptBound + (sampling.max_tokens ?? 0) * n;
+  const reserved = promptUpperBound(req.payload) + (sampling.max_tokens ?? 0) * n;
   const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
   const decision = surface.countOnly ? { ok: true as const, headers: {}, keyScoped: false } : await deps.admission.admit(conn, admissionReq);
   for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);

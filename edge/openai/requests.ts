@@ -3,14 +3,12 @@ import type { ChatMessage, Job, Tool } from "../../contract/queue/messages.js";
 import { EdgeError } from "../errors.js";
 import {
   applyToolChoice,
-  chatPromptBound,
   checkTools,
   outputFormat,
   thinkingFromEffort,
   type InternalRequest,
   type JobPayload,
 } from "../api/internal-request.js";
-import { utf8Length } from "../api/prompt-bound.js";
 import { flattenContent, type ChatCompletionRequest, type CompletionRequest } from "./schemas.js";
 
 function sampling(req: ChatCompletionRequest | CompletionRequest, maxTokens: number | null | undefined): Job["sampling"] {
@@ -104,7 +102,6 @@ export function chatRequest(req: ChatCompletionRequest): InternalRequest {
 
   return {
     ...common(req),
-    promptBound: chatPromptBound(messages, payload.tools),
     sampling: sampling(req, req.max_completion_tokens ?? req.max_tokens),
     payload,
   };
@@ -117,5 +114,5 @@ export function completionRequest(req: CompletionRequest): InternalRequest {
   else throw new EdgeError("invalid_request", "Exactly one prompt per request is supported (no batches).", { param: "prompt" });
   const payload: JobPayload = { prompt };
   if (req.logprobs != null) payload.logprobs = { top: req.logprobs };
-  return { ...common(req), promptBound: utf8Length(prompt), sampling: sampling(req, req.max_tokens), payload };
+  return { ...common(req), sampling: sampling(req, req.max_tokens), payload };
 }

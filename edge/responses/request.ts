@@ -3,7 +3,7 @@
 // thinking), plus the normalized input items to store and the fields the
 // response object echoes.
 import type { Tool } from "../../contract/queue/messages.js";
-import { applyToolChoice, chatPromptBound, checkTools, outputFormat, thinkingFromEffort, type InternalRequest, type JobPayload } from "../api/internal-request.js";
+import { applyToolChoice, checkTools, outputFormat, thinkingFromEffort, type InternalRequest, type JobPayload } from "../api/internal-request.js";
 import { EdgeError } from "../errors.js";
 import { parseBody } from "../openai/schemas.js";
 import { itemsToMessages, normalizeItem, type Item } from "./items.js";
@@ -88,7 +88,7 @@ export function responsesRequest(body: ResponsesRequest, rid: string, previous: 
   };
   const stream = body.stream === true;
   return {
-    req: { model: body.model, stream, includeUsage: false, promptBound: chatPromptBound(messages, payload.tools), sampling, payload },
+    req: { model: body.model, stream, includeUsage: false, sampling, payload },
     items,
     echo,
   };
