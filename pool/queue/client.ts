@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { keys } from "../../contract/queue/keys.js";
 import { ack } from "../../contract/queue/scripts/ack.js";
 import { append } from "../../contract/queue/scripts/append.js";
+import { AppendBatcher } from "./append-batcher.js";
 import { claim, type ClaimReply } from "../../contract/queue/scripts/claim.js";
 import { extend } from "../../contract/queue/scripts/extend.js";
 import { reap } from "../../contract/queue/scripts/reap.js";
@@ -37,12 +38,17 @@ export interface QueueObserver {
 }
 
 export class QueueClient {
+  /** one Redis: the appends of an event-loop turn go out as one call (a cluster's keys span slots) */
+  private readonly batcher: AppendBatcher | null;
+
   constructor(
     private readonly redis: Redis,
     private readonly poolId: string,
     private readonly leaseMs: number,
     private readonly observer?: QueueObserver,
-  ) {}
+  ) {
+    this.batcher = redis.isCluster ? null : new AppendBatcher(redis, leaseMs);
+  }
 
   private fail(op: QueueOp, e: unknown): Result<never> {
     const message = typeof e === "string" ? e : redisError(e);
@@ -82,7 +88,8 @@ export class QueueClient {
    */
   async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
     try {
-      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events, notify: this.redis.isCluster }));
+      if (this.batcher) return ok(await this.batcher.append({ rid, token, events }));
+      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events, notify: true }));
     } catch (e) {
       return this.fail("append", e);
     }

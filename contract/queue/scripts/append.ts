@@ -22,3 +22,25 @@ export async function append(
   );
   return Array.isArray(r) ? "ok" : Number(r) === -1 ? "cancelled" : "fenced";
 }
+
+export interface AppendItem {
+  rid: string;
+  token: string;
+  events: readonly ResponseEvent[];
+}
+
+/**
+ * append-many.lua (pool, one Redis only): several requests' appends in one call, each
+ * fenced by its own write lease; one result per item, in order, as append() gives it.
+ */
+export async function appendMany(redis: Redis, leaseMs: number, items: readonly AppendItem[]): Promise<("ok" | "fenced" | "cancelled")[]> {
+  const keyList: string[] = [];
+  const args: (string | number)[] = [leaseMs, REQUEST_TTL_S];
+  for (const it of items) {
+    keyList.push(keys.out(it.rid), keys.writeLease(it.rid), keys.cancel(it.rid));
+    args.push(it.token, it.events.length);
+    for (const e of it.events) args.push(JSON.stringify(e));
+  }
+  const r = await runScript<number[]>(redis, "appendMany", keyList, args);
+  return r.map((v) => (Number(v) === 1 ? "ok" : Number(v) === -1 ? "cancelled" : "fenced"));
+}

@@ -1,0 +1,72 @@
+// append-many.lua and the pool's batcher on a real redis-server: several requests in one
+// call, each fenced by its own write lease exactly as append.lua would decide, and one
+// event-loop turn's appends sent as one command.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { keys } from "../../contract/queue/keys.js";
+import { appendMany } from "../../contract/queue/scripts/append.js";
+import type { ResponseEvent } from "../../contract/queue/messages.js";
+import { AppendBatcher } from "../../pool/queue/append-batcher.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
+
+let server: RedisServer;
+let r: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  r = server.client();
+});
+afterAll(() => server?.stop());
+
+const chunk = (text: string): ResponseEvent => ({ type: "chunk", choices: [{ index: 0, text, token_ids: [1], finish_reason: null }] });
+
+async function lease(rid: string, token: string) {
+  await r.set(keys.writeLease(rid), token, "PX", 60_000);
+}
+
+it("writes, fences and reports cancels per request within one call", async () => {
+  await lease("m-a", "pool-1:1");
+  await lease("m-b", "pool-2:2"); // another pool took b over
+  await lease("m-c", "pool-1:1");
+  await r.set(keys.cancel("m-c"), "client_disconnected");
+  await lease("m-d", "pool-1:1");
+  const results = await appendMany(r, 5_000, [
+    { rid: "m-a", token: "pool-1:1", events: [chunk("A1"), chunk("A2")] },
+    { rid: "m-b", token: "pool-1:1", events: [chunk("B")] },
+    { rid: "m-c", token: "pool-1:1", events: [] },
+    { rid: "m-d", token: "pool-1:1", events: [] },
+    { rid: "m-e", token: "pool-1:1", events: [chunk("E")] }, // no lease at all
+  ]);
+  expect(results).toEqual(["ok", "fenced", "cancelled", "ok", "fenced"]);
+  const texts = (await r.xrange(keys.out("m-a"), "-", "+")).map(([, f]) => JSON.parse(f[1]!).choices[0].text);
+  expect(texts).toEqual(["A1", "A2"]);
+  expect(await r.exists(keys.out("m-b"), keys.out("m-e"))).toBe(0);
+  expect(await r.pttl(keys.writeLease("m-d"))).toBeGreaterThan(0);
+  expect(await r.pttl(keys.writeLease("m-d"))).toBeLessThanOrEqual(5_000);
+  expect(await r.ttl(keys.out("m-a"))).toBeGreaterThan(0);
+});
+
+it("the batcher sends one turn's appends as one command and hands each caller its own result", async () => {
+  await lease("t-1", "p:1");
+  await lease("t-2", "p:1");
+  const batcher = new AppendBatcher(r, 5_000);
+  await batcher.append({ rid: "t-0", token: "p:1", events: [] }); // the script is loaded (EVALSHA then succeeds)
+  const before = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await r.info("commandstats")))?.[1] ?? 0);
+  const [one, two, three] = await Promise.all([
+    batcher.append({ rid: "t-1", token: "p:1", events: [chunk("x")] }),
+    batcher.append({ rid: "t-2", token: "p:1", events: [chunk("y")] }),
+    batcher.append({ rid: "t-3", token: "p:1", events: [chunk("z")] }),
+  ]);
+  expect([one, two, three]).toEqual(["ok", "ok", "fenced"]);
+  const after = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await r.info("commandstats")))?.[1] ?? 0);
+  // one script call for the three
+  expect(after - before).toBe(1);
+  expect(await r.xlen(keys.out("t-1"))).toBe(1);
+});
+
+it("a failed call rejects every append it carried", async () => {
+  const dead = server.client();
+  dead.disconnect();
+  const batcher = new AppendBatcher(dead, 5_000);
+  const results = await Promise.allSettled([batcher.append({ rid: "f-1", token: "p:1", events: [] }), batcher.append({ rid: "f-2", token: "p:1", events: [] })]);
+  expect(results.map((x) => x.status)).toEqual(["rejected", "rejected"]);
+});
