@@ -1,6 +1,6 @@
 // The edge's side of the Redis queue contract (contract/queue/README.md): write
 // the request's meta, enqueue the Job, ask where it stands, cancel it.
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { z } from "zod";
 import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
@@ -88,10 +88,16 @@ export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: 
     return enqueue(redis, job, maxQueued);
   }
   const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
-  const res = await enqueueOn(redis, p, job, maxQueued).exec();
+  const res = await execOrThrow(enqueueOn(redis, p, job, maxQueued), "enqueue");
+  return position(res[2]);
+}
+
+/** Runs a pipeline; its replies in order, or the first command's error (a pipeline has no rollback: callers order their steps). */
+async function execOrThrow(p: ChainableCommander, what: string): Promise<unknown[]> {
+  const res = await p.exec();
   const failed = res?.find(([err]) => err);
-  if (!res || failed) throw failed?.[0] ?? new Error("enqueue pipeline aborted");
-  return position(res[2][1]);
+  if (!res || failed) throw failed?.[0] ?? new Error(`${what} pipeline aborted`);
+  return res.map(([, value]) => value);
 }
 
 /** 1-based position of a still-waiting request in its tenant's queue, or null once claimed (or gone). */
@@ -119,10 +125,8 @@ export async function cancelRequest(redis: Redis, rid: string, model: string, re
     owner = await redis.hget(keys.owners(model), rid);
   } else {
     // one round trip; Redis runs them in this order
-    const res = await redis.pipeline().set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S).hget(keys.owners(model), rid).exec();
-    const failed = res?.find(([err]) => err);
-    if (!res || failed) throw failed?.[0] ?? new Error("cancel pipeline aborted");
-    owner = res[1]![1] as string | null;
+    const res = await execOrThrow(redis.pipeline().set(keys.cancel(rid), reason, "EX", REQUEST_TTL_S).hget(keys.owners(model), rid), "cancel");
+    owner = res[1] as string | null;
   }
   if (owner === null) return;
   const poolId = owner.slice(0, owner.lastIndexOf(":"));

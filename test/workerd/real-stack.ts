@@ -74,12 +74,17 @@ export async function dropStreamAndAwaitCancel(stack: RealStack, key: string, be
     };
     sim.events.on("cancel", on);
   });
-  const finished = new Promise<string>((resolve) => sim.events.on("finish", (id: string) => id === rid && resolve(id)));
+  let onFinish!: (id: string) => void;
+  const finished = new Promise<string>((resolve) => sim.events.on("finish", (onFinish = (id: string) => id === rid && resolve(id))));
   const sse = new SseReader(res);
   for (let events = 0; events < 3; ) if ((await sse.next())?.kind === "event") events++;
   await beforeDrop();
   const abortedAt = performance.timeOrigin + performance.now();
   ctl.abort();
-  const atMs = await Promise.race([cancelled, finished.then(() => Promise.reject(new Error("the generation finished instead of being cancelled")))]);
-  return { rid, ms: atMs - abortedAt };
+  try {
+    const atMs = await Promise.race([cancelled, finished.then(() => Promise.reject(new Error("the generation finished instead of being cancelled")))]);
+    return { rid, ms: atMs - abortedAt };
+  } finally {
+    sim.events.off("finish", onFinish);
+  }
 }
