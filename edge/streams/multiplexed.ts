@@ -169,7 +169,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
         } finally {
           this.reading = false;
         }
-        if (res) this.dispatch(res);
+        if (res) this.dispatch(res, new Map(streamKeys.map((k, i) => [k, ids[i]!])));
       } catch (err) {
         if (this.stopped) break;
         this.logger?.warn({ err: (err as Error).message }, "stream reader XREAD failed; retrying");
@@ -178,12 +178,19 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     }
   }
 
-  private dispatch(res: [string, RawEntry[]][]): void {
+  /**
+   * Hands each key's entries to its readers. `from` is where this XREAD started per key:
+   * a reader that joined meanwhile from an earlier entry (a resume from "0" while the
+   * original relay is still attached) would miss the entries in between, so it gets
+   * nothing now; the next XREAD starts from its cursor.
+   */
+  private dispatch(res: [string, RawEntry[]][], from: ReadonlyMap<string, string>): void {
     for (const [key, raw] of res) {
       const set = this.subs.get(key);
       if (!set || raw.length === 0) continue;
+      const start = from.get(key);
       const entries = raw.map(decodeEntry);
-      for (const s of set) s.push(entries);
+      for (const s of set) if (start === undefined || start === "$" || compareIds(start, s.cursor) <= 0) s.push(entries);
     }
   }
 
