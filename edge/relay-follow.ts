@@ -25,13 +25,44 @@ export type RelayItem =
   | { kind: "entries"; entries: StreamEntry[] }
   | { kind: "idle"; position: number | null }
   | { kind: "timeout" }
-  /** Redis no longer knows the request (restart, failover): nothing will ever come */
+  /**
+   * Redis no longer knows the request (restart, failover): nothing will ever come; or the
+   * stream was rewritten under the relay (a failover lost entries it had already sent)
+   */
   | { kind: "lost" }
   /** resume after the terminal entry: nothing more will come */
   | { kind: "ended" };
 
 function isTerminal(e: StreamEntry): boolean {
   return e.event.type !== "chunk";
+}
+
+/**
+ * Per choice, the tokens relayed so far, checked against each chunk's `offset` (the
+ * choice's tokens before it, as the writing pool counts them). A mismatch means the
+ * stream no longer continues what the client got: a Redis failover lost entries that
+ * were already relayed, and the pool that took the request over regenerated them. From
+ * the middle of a stream (a resume) a choice's count starts at its first chunk's offset.
+ */
+class TokenContinuity {
+  private readonly sent = new Map<number, number>();
+
+  constructor(private readonly fromStart: boolean) {}
+
+  /** Index of the first entry that does not continue the relayed tokens, or -1. */
+  firstBreak(entries: readonly StreamEntry[]): number {
+    for (let i = 0; i < entries.length; i++) {
+      const ev = entries[i]!.event;
+      if (ev.type !== "chunk") continue;
+      for (const c of ev.choices) {
+        const before = this.sent.get(c.index) ?? (this.fromStart ? 0 : c.offset);
+        if (before === undefined) continue; // a pool that does not say: nothing to check
+        if (c.offset !== undefined && c.offset !== before) return i;
+        this.sent.set(c.index, before + c.token_ids.length);
+      }
+    }
+    return -1;
+  }
 }
 
 /**
@@ -54,6 +85,7 @@ export async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, s
   // Any output seen (or already sent before a resume) means a pool started it.
   let seen = !fromStart;
   let deadlineApplies = true;
+  const continuity = new TokenContinuity(fromStart);
   const sub = deps.streams.open(conn, key, t.afterId);
   try {
     for (;;) {
@@ -63,9 +95,15 @@ export async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, s
       const entries = await sub.next(wait, signal);
       if (entries.length) {
         seen = true;
-        const end = entries.findIndex(isTerminal);
-        yield { kind: "entries", entries: end < 0 ? entries : entries.slice(0, end + 1) };
+        const cut = continuity.firstBreak(entries);
+        const good = cut < 0 ? entries : entries.slice(0, cut);
+        const end = good.findIndex(isTerminal);
+        if (good.length) yield { kind: "entries", entries: end < 0 ? good : good.slice(0, end + 1) };
         if (end >= 0) return;
+        if (cut >= 0) {
+          yield { kind: "lost" };
+          return;
+        }
         continue;
       }
       if (signal.aborted) return;

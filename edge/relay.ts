@@ -83,6 +83,9 @@ function goneReason(signal: AbortSignal): string {
   return signal.reason === DRAIN_REASON ? DRAIN_REASON : "client_disconnected";
 }
 
+/** A request the relay gave up on (its state lost or its stream rewritten) stops generating too. */
+const LOST_REASON = "state_lost";
+
 function requestLost(deps: ResolvedDeps): EdgeError {
   return new EdgeError("service_unavailable", "This request's state was lost by the gateway's store (a Redis restart or failover); please retry it.", {
     retryAfterS: deps.config.retryAfterS,
@@ -142,6 +145,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
         } else if (item.kind === "lost") {
           finished = true;
           outcome = [503, "service_unavailable"];
+          cancelLater(c, deps, t, LOST_REASON);
           await send(tr.error(errorInfoOf(requestLost(deps))));
         } else {
           const out: SseEvent[] = [];
@@ -208,6 +212,7 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
       }
       if (item.kind === "lost") {
         finished = true;
+        cancelLater(c, deps, t, LOST_REASON);
         throw requestLost(deps);
       }
       for (const e of item.entries) {

@@ -179,6 +179,13 @@ export const ChoiceDeltaSchema = z.object({
   index: z.number().int().nonnegative(),
   text: z.string(),
   token_ids: z.array(z.number().int().nonnegative()),
+  /**
+   * How many of the choice's tokens came before this delta's. An edge that relayed more
+   * than that sees a stream rewritten after a loss (a Redis failover dropped entries it
+   * had already sent, and a takeover regenerated them): it ends the response with a
+   * retryable error instead of sending those tokens twice.
+   */
+  offset: z.number().int().nonnegative().optional(),
   finish_reason: FinishReasonSchema.nullable(),
   reasoning: z.string().optional(),
   tool_calls: z.array(ToolCallDeltaSchema).optional(),

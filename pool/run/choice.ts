@@ -112,7 +112,7 @@ export class ChoiceState {
   }
 
   private emptyDelta(): ChoiceDelta & { reasoning: string } {
-    return { index: this.index, text: "", token_ids: [], finish_reason: null, reasoning: "" };
+    return { index: this.index, text: "", token_ids: [], offset: this.tokenIds.length, finish_reason: null, reasoning: "" };
   }
 
   private add(delta: ChoiceDelta & { reasoning: string }, text: string): void {

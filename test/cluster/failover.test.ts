@@ -96,6 +96,13 @@ it("SIGKILL of a master during 50 streams: each completes with the fault-free te
       `${hung.length} hung, ${wrong.length} wrong text` +
       (errored.length ? `; errors: ${[...new Set(errored.map((r) => `${r.error!.status ?? "-"} ${r.error!.message.slice(0, 80)}`))].join(" | ")}` : ""),
   );
+  // On a failure, show how the first wrong texts differ from the fault-free one.
+  for (const r of wrong.slice(0, 3)) {
+    const want = expectedText(prompts[results.indexOf(r)]!);
+    let at = 0;
+    while (at < r.text.length && r.text[at] === want[at]) at++;
+    console.log(`wrong text ${r.rid}: ${r.text.length} vs ${want.length} chars, differs at ${at}: got ${JSON.stringify(r.text.slice(at, at + 40))}, want ${JSON.stringify(want.slice(at, at + 40))}`);
+  }
   expect(streamsOnVictim).toBeGreaterThan(0);
   expect(hung).toHaveLength(0);
   expect(wrong).toHaveLength(0);

@@ -117,6 +117,40 @@ describe("pool errors", () => {
   });
 });
 
+describe("a stream rewritten under the relay (a failover lost entries already sent)", () => {
+  const piece = (text: string, offset: number) => ({ type: "chunk" as const, choices: [{ index: 0, text, token_ids: [1], offset, finish_reason: null }] });
+
+  it("ends with a retryable error instead of sending tokens twice, and cancels the request", async () => {
+    const res = await post(chatUrl(), KEY, chatBody({ stream: true }));
+    const rid = res.headers.get("x-request-id")!;
+    const sse = new SseReader(res);
+    const job = await h.pool.claim("ta");
+    await h.pool.write(job.id, piece("A", 0));
+    await h.pool.write(job.id, piece("B", 1));
+    expect(chatTextOf([(await sse.nextEvent())!, (await sse.nextEvent())!])).toBe("AB");
+    // the entry of B was lost; a pool that took the request over writes from token 1 again
+    await h.pool.write(job.id, piece("B", 1));
+    const events = (await sse.rest()).filter((e) => e.kind === "event");
+    expect(chatTextOf(events)).toBe("");
+    expect(JSON.parse(events[events.length - 1]!.data!).error.code).toBe("service_unavailable");
+    expect(await h.r.get(keys.cancel(rid))).toBe("state_lost");
+  });
+
+  it("a stream that continues where the relay is, and one resumed from the middle, go through", async () => {
+    const res = await post(chatUrl(), KEY, chatBody({ stream: true }));
+    const rid = res.headers.get("x-request-id")!;
+    const job = await h.pool.claim("ta");
+    await h.pool.write(job.id, piece("A", 0));
+    const idB = await h.pool.write(job.id, piece("B", 1));
+    await h.pool.write(job.id, piece("C", 2));
+    await h.pool.chunk(job.id, "", "stop");
+    await h.pool.done(job.id);
+    expect(chatTextOf(await new SseReader(res).rest())).toBe("ABC");
+    const resumed = await post(chatUrl(), KEY, "", { "last-event-id": idB, "x-request-id": rid });
+    expect(chatTextOf(await new SseReader(resumed).rest())).toBe("C");
+  });
+});
+
 describe("resume with Last-Event-ID", () => {
   it("returns only the events after the given id, without enqueueing again", async () => {
     const res = await post(chatUrl(), KEY, chatBody({ stream: true, stream_options: { include_usage: true } }));
