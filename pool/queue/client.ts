@@ -3,7 +3,6 @@
 import type { Redis } from "ioredis";
 import { keys } from "../../contract/queue/keys.js";
 import { ack } from "../../contract/queue/scripts/ack.js";
-import { append } from "../../contract/queue/scripts/append.js";
 import { AppendBatcher } from "./append-batcher.js";
 import { claim, type ClaimReply } from "../../contract/queue/scripts/claim.js";
 import { extend } from "../../contract/queue/scripts/extend.js";
@@ -38,8 +37,8 @@ export interface QueueObserver {
 }
 
 export class QueueClient {
-  /** one Redis: the appends of an event-loop turn go out as one call (a cluster's keys span slots) */
-  private readonly batcher: AppendBatcher | null;
+  /** the appends of an event-loop turn go out together (pool/queue/append-batcher.ts) */
+  private readonly batcher: AppendBatcher;
 
   constructor(
     private readonly redis: Redis,
@@ -47,7 +46,7 @@ export class QueueClient {
     private readonly leaseMs: number,
     private readonly observer?: QueueObserver,
   ) {
-    this.batcher = redis.isCluster ? null : new AppendBatcher(redis, leaseMs);
+    this.batcher = new AppendBatcher(redis, leaseMs);
   }
 
   private fail(op: QueueOp, e: unknown): Result<never> {
@@ -88,8 +87,7 @@ export class QueueClient {
    */
   async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
     try {
-      if (this.batcher) return ok(await this.batcher.append({ rid, token, events }));
-      return ok(await append(this.redis, { rid, token, leaseMs: this.leaseMs, events, notify: true }));
+      return ok(await this.batcher.append({ rid, token, events }));
     } catch (e) {
       return this.fail("append", e);
     }

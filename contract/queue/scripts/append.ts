@@ -1,8 +1,20 @@
 // append.lua (pool): add events to a request's response stream, fenced by its write lease.
 import type { Redis } from "ioredis";
 import { keys, REQUEST_TTL_S, streamChannel } from "../keys.js";
-import { runScript } from "../lua/index.js";
+import { pipelineScript, runScript, scriptPipeline } from "../lua/index.js";
 import type { ResponseEvent } from "../messages.js";
+
+export type AppendParams = { rid: string; token: string; leaseMs: number; events: readonly ResponseEvent[]; notify?: boolean };
+export type Outcome = "ok" | "fenced" | "cancelled";
+
+function appendCall(p: AppendParams): [string[], (string | number)[]] {
+  return [
+    [keys.out(p.rid), keys.writeLease(p.rid), keys.cancel(p.rid)],
+    [p.token, p.leaseMs, REQUEST_TTL_S, p.notify ? streamChannel(p.rid) : "", ...p.events.map((e) => JSON.stringify(e))],
+  ];
+}
+
+const outcome = (r: unknown): Outcome => (Array.isArray(r) ? "ok" : Number(r) === -1 ? "cancelled" : "fenced");
 
 /**
  * "fenced" = another owner holds the write lease now (nothing was written);
@@ -10,17 +22,24 @@ import type { ResponseEvent } from "../messages.js";
  * notify: also SPUBLISH on the stream's shard channel (on a Redis Cluster, where edges
  * cannot block on one XREAD across many slots).
  */
-export async function append(
-  redis: Redis,
-  p: { rid: string; token: string; leaseMs: number; events: readonly ResponseEvent[]; notify?: boolean },
-): Promise<"ok" | "fenced" | "cancelled"> {
-  const r = await runScript<unknown>(
-    redis,
-    "append",
-    [keys.out(p.rid), keys.writeLease(p.rid), keys.cancel(p.rid)],
-    [p.token, p.leaseMs, REQUEST_TTL_S, p.notify ? streamChannel(p.rid) : "", ...p.events.map((e) => JSON.stringify(e))],
-  );
-  return Array.isArray(r) ? "ok" : Number(r) === -1 ? "cancelled" : "fenced";
+export async function append(redis: Redis, p: AppendParams): Promise<Outcome> {
+  const [k, a] = appendCall(p);
+  return outcome(await runScript<unknown>(redis, "append", k, a));
+}
+
+/**
+ * Several append.lua calls in one pipeline (one socket write). On a Redis Cluster every
+ * request's keys must be served by the same node. One result or error per call, in order;
+ * rejects only if the pipeline as a whole failed.
+ */
+export async function appendPipelined(redis: Redis, calls: readonly AppendParams[]): Promise<(Outcome | Error)[]> {
+  const pipeline = scriptPipeline(redis);
+  for (const p of calls) pipelineScript(redis, pipeline, "append", ...appendCall(p));
+  const replies = (await pipeline.exec()) ?? [];
+  return calls.map((_, i) => {
+    const [e, r] = replies[i] ?? [new Error("no reply"), null];
+    return e ? e : outcome(r);
+  });
 }
 
 export interface AppendItem {
@@ -33,7 +52,7 @@ export interface AppendItem {
  * append-many.lua (pool, one Redis only): several requests' appends in one call, each
  * fenced by its own write lease; one result per item, in order, as append() gives it.
  */
-export async function appendMany(redis: Redis, leaseMs: number, items: readonly AppendItem[]): Promise<("ok" | "fenced" | "cancelled")[]> {
+export async function appendMany(redis: Redis, leaseMs: number, items: readonly AppendItem[]): Promise<Outcome[]> {
   const keyList: string[] = [];
   const args: (string | number)[] = [leaseMs, REQUEST_TTL_S];
   for (const it of items) {
