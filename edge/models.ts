@@ -36,6 +36,13 @@ function compileBounds(json: string, data: PromptBoundsData): PromptLengthBounds
 
 export class ModelRegistry {
   private cache: { at: number; models: ServedModel[] } | null = null;
+  /**
+   * The read in flight, per connection: when the cache expires under load, the requests
+   * of that moment share one read instead of each parsing every pool's info (a burst of
+   * 64 stalled the Node edge's event loop for tens of ms). Per connection, because a
+   * Worker's connection (and any promise its I/O settles) belongs to one request.
+   */
+  private reading = new WeakMap<Redis, Promise<ServedModel[]>>();
 
   constructor(
     private readonly cacheMs: number,
@@ -45,6 +52,15 @@ export class ModelRegistry {
   async list(redis: Redis): Promise<ServedModel[]> {
     const now = this.now();
     if (this.cache && now - this.cache.at < this.cacheMs) return this.cache.models;
+    let read = this.reading.get(redis);
+    if (!read) {
+      read = this.read(redis, now).finally(() => this.reading.delete(redis));
+      this.reading.set(redis, read);
+    }
+    return read;
+  }
+
+  private async read(redis: Redis, now: number): Promise<ServedModel[]> {
     const ids = await redis.zrangebyscore(keys.pools(), `(${now}`, "+inf");
     const models = new Map<string, number>();
     const contexts = new Map<string, number>();

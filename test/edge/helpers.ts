@@ -69,10 +69,10 @@ export async function startHarnessRedisOnly(): Promise<RedisOnly> {
   };
 }
 
-/** Registers a live pool in the registry, as a pool's heartbeat does. */
 /** The context length the harness's pool reports for its models. */
 export const CONTEXT_LENGTH = 8192;
 
+/** Registers a live pool in the registry, as a pool's heartbeat does. */
 export async function registerPool(r: Redis, poolId: string, models: string[], ttlMs = 60_000): Promise<void> {
   const model_limits = Object.fromEntries(models.map((m) => [m, { context_length: CONTEXT_LENGTH }]));
   await r.set(keys.pool(poolId), JSON.stringify({ pool_id: poolId, models, workers: [], started_at: Date.now(), model_limits }), "PX", ttlMs);
