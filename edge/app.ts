@@ -42,6 +42,7 @@ export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
     metrics: deps.metrics ?? noopEdgeMetrics,
     lifecycle: deps.lifecycle ?? new EdgeLifecycle(),
     sse: deps.sse ?? honoSse,
+    bodyCheck: deps.bodyCheck,
   };
 }
 

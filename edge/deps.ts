@@ -11,6 +11,7 @@ import type { ModelRegistry } from "./models.js";
 import type { ResponseStreamReader } from "./streams/reader.js";
 import type { SseResponder } from "./streams/sse-sink.js";
 import type { Tenant } from "./tenants.js";
+import type { BodyChecker } from "./api/read-json.js";
 
 export interface RedisLease {
   redis: Redis;
@@ -47,6 +48,8 @@ export interface EdgeDeps {
   lifecycle?: EdgeLifecycle;
   /** how SSE responses are written; default: Hono's streamSSE (the Node entry writes to the socket directly) */
   sse?: SseResponder;
+  /** decides on large bodies off the event loop (the Node entry's threads); default: none, every body is parsed in line */
+  bodyCheck?: BodyChecker;
 }
 
 /** EdgeDeps with every default filled in, as the routes see it. */
@@ -63,6 +66,7 @@ export interface ResolvedDeps {
   metrics: EdgeMetrics;
   lifecycle: EdgeLifecycle;
   sse: SseResponder;
+  bodyCheck: BodyChecker | undefined;
 }
 
 /** Typed Hono context: set by middleware, read by handlers. */

@@ -20,6 +20,7 @@ import { quotaAdmission } from "./quota-admission.js";
 import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./node/metrics-prom.js";
 import { DEFAULT_TENANT_LABELS } from "../contract/metrics.js";
 import { parseEdgeEnv } from "./env.js";
+import { defaultBodyCheckThreads, ThreadBodyChecker } from "./node/body-check.js";
 import { isClusterPrimary, isClusterWorker, reportWorkerReady, runPrimary } from "./node/cluster.js";
 
 export interface NodeEdgeOptions {
@@ -43,6 +44,8 @@ export interface NodeEdgeOptions {
   tenantLabels?: number;
   /** the request's headers and body must arrive within this (ms); default 30 s */
   bodyTimeoutMs?: number;
+  /** check bodies of at least minBytes on this many threads (edge/node/body-check.ts); default: off */
+  bodyCheck?: { threads: number; minBytes: number };
 }
 
 export interface NodeEdge {
@@ -55,6 +58,8 @@ export interface NodeEdge {
   metrics: PromEdgeMetrics;
   /** draining state and open responses */
   lifecycle: EdgeLifecycle;
+  /** the body-check threads, when on */
+  bodyCheck?: ThreadBodyChecker;
   /** Stops taking requests, lets open responses run up to `deadlineMs`, ends the rest, then closes. */
   drain(deadlineMs: number): Promise<{ finished: number; ended: number }>;
   close(): Promise<void>;
@@ -97,6 +102,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
       )
     : new MultiplexedStreamReader(redis, { logger });
   const lifecycle = new EdgeLifecycle();
+  const bodyCheck = opts.bodyCheck && opts.bodyCheck.threads > 0 ? new ThreadBodyChecker(opts.bodyCheck.threads, opts.bodyCheck.minBytes) : undefined;
   const app = createApp({
     lifecycle,
     redis: async () => ({ redis, release() {} }),
@@ -106,6 +112,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     admission: opts.admission ?? quotaAdmission(),
     metrics,
     sse: directSse,
+    bodyCheck,
   });
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
@@ -123,6 +130,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     } catch (err) {
       server.close();
       await streams.close();
+      await bodyCheck?.close();
       redis.disconnect();
       throw new Error(`edge: cannot serve /metrics on port ${opts.metricsPort}: ${(err as Error).message}`);
     }
@@ -134,6 +142,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     metricsPort: metricsServer?.port,
     metrics,
     lifecycle,
+    bodyCheck,
     // Keeps listening while draining: new requests get a clear 503 (and /readyz says
     // so, taking the edge out of its load balancer) rather than a refused connection.
     drain: (deadlineMs) => lifecycle.drain(deadlineMs),
@@ -148,6 +157,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
     await streams.close();
+    await bodyCheck?.close();
     redis.disconnect();
   }
 }
@@ -181,6 +191,10 @@ async function main(): Promise<void> {
     metricsHost: env.EDGE_METRICS_HOST,
     tenantLabels: env.METRICS_TENANT_LABELS,
     bodyTimeoutMs: env.EDGE_BODY_TIMEOUT_MS,
+    bodyCheck: {
+      threads: env.EDGE_BODY_THREADS === "auto" ? (processes > 1 ? 1 : defaultBodyCheckThreads()) : env.EDGE_BODY_THREADS,
+      minBytes: env.EDGE_BODY_THREAD_BYTES,
+    },
   });
   logger.info({ url: edge.url, metricsUrl: edge.metricsUrl ?? null }, "edge started");
   if (inCluster) reportWorkerReady(edge.metrics.registry, { url: edge.url, port: edge.port });

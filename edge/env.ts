@@ -68,6 +68,10 @@ export const edgeEnvSchema = z.object({
   EDGE_BODY_TIMEOUT_MS: envVar(envInt({ min: 1 }).default(30_000)).describe(
     "Node only: a request's headers and body must arrive within this, or the edge answers 408.",
   ),
+  EDGE_BODY_THREADS: envVar(z.union([z.literal("auto"), envInt({ min: 0 })]).default("auto")).describe(
+    "Node only: threads that check large request bodies off the event loop (parse, validate, bound the prompt by the context); auto = cores - 1, or 1 per process with EDGE_PROCESSES > 1; 0 = off.",
+  ),
+  EDGE_BODY_THREAD_BYTES: envVar(envInt({ min: 1 }).default(256 * 1024)).describe("Node only: bodies of at least this many bytes go to those threads."),
   EDGE_METRICS_PORT: envVar(z.union([z.literal("off"), envPort()]).default(9465)).describe(
     "Node only: Prometheus GET /metrics on its own port; off disables it, 0 = any free port.",
   ),

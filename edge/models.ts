@@ -16,11 +16,13 @@ export interface ServedModel {
   maxTokenBytes?: number;
   /** the tokenizer's length bounds, when every pool serving the model reports the same ones */
   bounds?: PromptLengthBounds;
+  /** what `bounds` was compiled from (sent to the Node edge's body-check threads) */
+  boundsData?: PromptBoundsData;
 }
 
 /** Compiled bounds by their data's JSON: the registry is re-read every few seconds, the regexes compile once. */
 const compiledBounds = new Map<string, PromptLengthBounds | null>();
-function compileBounds(json: string, data: PromptBoundsData): PromptLengthBounds | undefined {
+export function compileBounds(json: string, data: PromptBoundsData): PromptLengthBounds | undefined {
   let b = compiledBounds.get(json);
   if (b === undefined) {
     try {
@@ -98,7 +100,10 @@ export class ModelRegistry {
         if (tb !== undefined && Number.isFinite(tb)) m.maxTokenBytes = tb;
         const b = bounds.get(id);
         const compiled = b ? compileBounds(b.json, b.data) : undefined;
-        if (compiled) m.bounds = compiled;
+        if (compiled) {
+          m.bounds = compiled;
+          m.boundsData = b!.data;
+        }
         return m;
       })
       .sort((a, b) => a.id.localeCompare(b.id));

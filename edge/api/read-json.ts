@@ -1,10 +1,30 @@
 // Reads a request body as JSON, enforcing the size limit even without
-// Content-Length (chunked uploads), with a clear 400/413 for every failure.
+// Content-Length (chunked uploads), with a clear 400/413 for every failure. A large
+// body first goes to the runtime's body checker, if it has one (Node: threads), which
+// refuses what the route would refuse (bad JSON, a bad field, a prompt over the
+// context) without parsing megabytes on the event loop every request shares.
 import type { Context } from "hono";
-import type { EdgeEnv } from "../deps.js";
+import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
+import type { ServedModel } from "../models.js";
+import type { BodyKind } from "./body-requests.js";
 
-export async function readJson(c: Context<EdgeEnv>, maxBytes: number): Promise<unknown> {
+export interface BodyChecker {
+  /** bodies of at least this many bytes are checked */
+  readonly minBytes: number;
+  /** Throws the EdgeError the route would throw for this body; returns when the route must decide. */
+  check(kind: BodyKind, bytes: Uint8Array, models: readonly ServedModel[]): Promise<void>;
+}
+
+/** The body of a request to the route for `kind`, parsed. */
+export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: BodyKind): Promise<unknown> {
+  const bytes = await readBody(c, deps.config.maxBodyBytes);
+  const checker = deps.bodyCheck;
+  if (checker && bytes.byteLength >= checker.minBytes) await checker.check(kind, bytes, await deps.models.list(c.get("conn")));
+  return parseJson(bytes);
+}
+
+async function readBody(c: Context<EdgeEnv>, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => new EdgeError("payload_too_large", `The request body exceeds ${maxBytes} bytes.`);
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
@@ -29,6 +49,11 @@ export async function readJson(c: Context<EdgeEnv>, maxBytes: number): Promise<u
     bytes.set(p, off);
     off += p.byteLength;
   }
+  return bytes;
+}
+
+/** UTF-8 JSON bytes, parsed; the same 400s wherever it runs (event loop or body-check thread). */
+export function parseJson(bytes: Uint8Array): unknown {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -9,7 +9,7 @@ import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
 import { relayJSON, relaySSE, wantsResume } from "../relay.js";
 import { promptUpperBound, type InternalRequest } from "./internal-request.js";
-import { promptTokensFloor } from "./prompt-bound.js";
+import { checkFits } from "./prompt-fit.js";
 import type { Operation } from "../metrics.js";
 
 export interface Surface {
@@ -58,27 +58,9 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   // model's context), so what it may generate is known and reserved at admission,
   // and a resumed request stops where an unbroken one would.
   const context = served.contextLength;
-  if (sampling.max_tokens !== null && context !== undefined && sampling.max_tokens >= context) {
-    throw new EdgeError(
-      "context_length_exceeded",
-      `This model's maximum context length is ${context} tokens. However, you requested ${sampling.max_tokens} output tokens. Please reduce the length of the messages or completion.`,
-      { param: surface.maxTokensParam },
-    );
-  }
-  // A prompt that cannot fit whatever its tokenization (a lower bound of its tokens,
-  // from the model's tokenizer limits, already exceeds the context) is refused here,
-  // before it is queued and tokenized.
-  if (context !== undefined) {
-    const out = sampling.max_tokens ?? 1;
-    const floor = promptTokensFloor(req.payload, served, context - out);
-    if (floor + out > context) {
-      throw new EdgeError(
-        "context_length_exceeded",
-        `This model's maximum context length is ${context} tokens. However, your prompt has at least ${floor} tokens. Please reduce the length of the messages or completion.`,
-        { param: surface.promptParam ?? (req.payload.prompt !== undefined ? "prompt" : "messages") },
-      );
-    }
-  }
+  // A prompt that cannot fit whatever its tokenization is refused here, before it is
+  // queued and tokenized.
+  checkFits(req, served, surface);
   if (!surface.countOnly) sampling.max_tokens ??= context === undefined ? deps.config.defaultReserveOutputTokens : Math.min(deps.config.defaultReserveOutputTokens, context - 1);
   // An upper bound of the prompt's tokens (never an estimate that can fall short), so a
   // tokens-per-minute limit holds exactly: settlement only ever refunds.

@@ -6,13 +6,11 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { readJson } from "../api/read-json.js";
 import { resume } from "../api/resume.js";
 import { submit } from "../api/submit.js";
-import { chatRequest, completionRequest } from "../openai/requests.js";
-import { ChatCompletionRequestSchema, CompletionRequestSchema, parseBody } from "../openai/schemas.js";
-import { refuseUnsupportedChat, refuseUnsupportedCompletion } from "../openai/unsupported.js";
+import { BODY_REQUESTS } from "../api/body-requests.js";
 
 const SURFACES = {
-  chat: { kind: "chat", operation: "chat", maxTokensParam: "max_tokens", rid: /^chatcmpl-[A-Za-z0-9_-]{1,128}$/ },
-  completion: { kind: "completion", operation: "text_completion", maxTokensParam: "max_tokens", rid: /^cmpl-[A-Za-z0-9_-]{1,128}$/ },
+  chat: { kind: "chat", operation: "chat", ...BODY_REQUESTS.chat.fit, rid: /^chatcmpl-[A-Za-z0-9_-]{1,128}$/ },
+  completion: { kind: "completion", operation: "text_completion", ...BODY_REQUESTS.completion.fit, rid: /^cmpl-[A-Za-z0-9_-]{1,128}$/ },
 } as const;
 
 export function completionRoutes(deps: ResolvedDeps): Hono<EdgeEnv> {
@@ -26,14 +24,6 @@ async function handle(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: keyof typeo
   const surface = SURFACES[kind];
   const lastEventId = c.req.header("last-event-id");
   if (lastEventId !== undefined) return resume(c, deps, surface.kind, surface.rid, surface.operation, lastEventId.trim());
-  const body = await readJson(c, deps.config.maxBodyBytes);
-  let req;
-  if (kind === "chat") {
-    refuseUnsupportedChat(body);
-    req = chatRequest(parseBody(ChatCompletionRequestSchema, body));
-  } else {
-    refuseUnsupportedCompletion(body);
-    req = completionRequest(parseBody(CompletionRequestSchema, body));
-  }
+  const req = BODY_REQUESTS[kind].request(await readJson(c, deps, kind))!;
   return submit(c, deps, req, surface);
 }

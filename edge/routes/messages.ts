@@ -9,19 +9,14 @@ import { readJson } from "../api/read-json.js";
 import { submit, type Surface } from "../api/submit.js";
 import { resume } from "../api/resume.js";
 import { anthropicRateLimitHeaders, checkVersion } from "../anthropic/headers.js";
-import { countTokensRequest, messagesRequest } from "../anthropic/requests.js";
-import { CountTokensRequestSchema, MessagesRequestSchema } from "../anthropic/schemas.js";
-import { refuseUnsupportedMessages } from "../anthropic/unsupported.js";
-import { parseBody } from "../openai/schemas.js";
+import { BODY_REQUESTS } from "../api/body-requests.js";
 
-const MESSAGES: Surface = { kind: "messages", operation: "chat", maxTokensParam: "max_tokens", rateLimitHeaders: anthropicRateLimitHeaders };
-const COUNT: Surface = { kind: "count_tokens", operation: "chat", maxTokensParam: "max_tokens", countOnly: true };
+const MESSAGES: Surface = { kind: "messages", operation: "chat", ...BODY_REQUESTS.messages.fit, rateLimitHeaders: anthropicRateLimitHeaders };
+const COUNT: Surface = { kind: "count_tokens", operation: "chat", ...BODY_REQUESTS.count_tokens.fit, countOnly: true };
 
-async function body(c: Context<EdgeEnv>, deps: ResolvedDeps): Promise<unknown> {
+async function request(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: "messages" | "count_tokens") {
   checkVersion(c.req.header("anthropic-version"));
-  const b = await readJson(c, deps.config.maxBodyBytes);
-  refuseUnsupportedMessages(b);
-  return b;
+  return BODY_REQUESTS[kind].request(await readJson(c, deps, kind))!;
 }
 
 export function messagesRoutes(deps: ResolvedDeps): Hono<EdgeEnv> {
@@ -30,8 +25,8 @@ export function messagesRoutes(deps: ResolvedDeps): Hono<EdgeEnv> {
     // A dropped response is resumed exactly as on the chat API (edge/api/resume.ts; the body is ignored).
     const lastEventId = c.req.header("last-event-id");
     if (lastEventId !== undefined) return resume(c, deps, "messages", /^msg_[A-Za-z0-9_-]{1,128}$/, "chat", lastEventId.trim());
-    return submit(c, deps, messagesRequest(parseBody(MessagesRequestSchema, await body(c, deps))), MESSAGES);
+    return submit(c, deps, await request(c, deps, "messages"), MESSAGES);
   });
-  app.post("/messages/count_tokens", async (c) => submit(c, deps, countTokensRequest(parseBody(CountTokensRequestSchema, await body(c, deps))), COUNT));
+  app.post("/messages/count_tokens", async (c) => submit(c, deps, await request(c, deps, "count_tokens"), COUNT));
   return app;
 }

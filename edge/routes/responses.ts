@@ -9,12 +9,11 @@ import { readJson } from "../api/read-json.js";
 import { resume } from "../api/resume.js";
 import { submit } from "../api/submit.js";
 import { keys } from "../../contract/queue/keys.js";
-import { parseBody } from "../openai/schemas.js";
+import { BODY_REQUESTS, parseResponsesBody } from "../api/body-requests.js";
 import type { Item } from "../responses/items.js";
 import { listItems } from "../responses/list.js";
 import { responseObject } from "../responses/output.js";
 import { responsesRequest } from "../responses/request.js";
-import { ResponsesRequestSchema, refuseUnsupportedResponses } from "../responses/schema.js";
 import { createStored, deleteStored, readStored } from "../responses/store.js";
 
 const RID = /^resp_[A-Za-z0-9_-]{1,128}$/;
@@ -52,9 +51,7 @@ async function find(c: Context<EdgeEnv>, id: string, param: string | null = null
 async function create(c: Context<EdgeEnv>, deps: ResolvedDeps): Promise<Response> {
   const lastEventId = c.req.header("last-event-id");
   if (lastEventId !== undefined) return resume(c, deps, "responses", RID, "chat", lastEventId.trim());
-  const body = await readJson(c, deps.config.maxBodyBytes);
-  refuseUnsupportedResponses(body);
-  const req = parseBody(ResponsesRequestSchema, body);
+  const req = parseResponsesBody(await readJson(c, deps, "responses"));
 
   // previous_response_id: the stored conversation (its input, then its output) comes first.
   let previous: Item[] = [];
@@ -90,7 +87,7 @@ async function create(c: Context<EdgeEnv>, deps: ResolvedDeps): Promise<Response
     }
   }
   try {
-    return await submit(c, deps, plan.req, { kind: "responses", operation: "chat", maxTokensParam: "max_output_tokens", promptParam: "input", echo: plan.echo });
+    return await submit(c, deps, plan.req, { kind: "responses", operation: "chat", ...BODY_REQUESTS.responses.fit, echo: plan.echo });
   } catch (err) {
     // Refused before it was queued (quota, model, context): nothing will ever finish it, so keep nothing.
     if (store && (await conn.exists(keys.meta(rid))) === 0) await deleteStored(conn, tenant.id, rid);

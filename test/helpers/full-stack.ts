@@ -4,7 +4,7 @@
 // process boundaries differ from production.
 import type { Redis } from "ioredis";
 import { pino } from "pino";
-import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
+import { startNodeEdge, type NodeEdge, type NodeEdgeOptions } from "../../edge/entry-node.js";
 import type { EdgeConfigInput } from "../../edge/config.js";
 import { seedApiKey, type SeedApiKeyOptions } from "../../edge/tenants.js";
 import { startPool } from "../../pool/main.js";
@@ -35,7 +35,7 @@ export interface FullStack {
   url: string;
   seed(opts: SeedApiKeyOptions): Promise<void>;
   addPool(extra?: Partial<PoolConfigInput>): Promise<Pool>;
-  addEdge(config?: EdgeConfigInput): Promise<NodeEdge>;
+  addEdge(config?: EdgeConfigInput, node?: Pick<NodeEdgeOptions, "bodyCheck">): Promise<NodeEdge>;
   stop(): Promise<void>;
 }
 
@@ -84,8 +84,8 @@ export async function startFullStack(opts: FullStackOptions = {}): Promise<FullS
       pools.push(pool);
       return pool;
     },
-    async addEdge(config = {}) {
-      const edge = await startNodeEdge({ ...target, port: 0, config: { modelCacheMs: 0, ...opts.edge, ...config }, logger });
+    async addEdge(config = {}, node = {}) {
+      const edge = await startNodeEdge({ ...target, port: 0, config: { modelCacheMs: 0, ...opts.edge, ...config }, logger, ...node });
       edges.push(edge);
       return edge;
     },

@@ -11,6 +11,7 @@ import { PromptThreads } from "../../pool/tokenizer/prompt-threads.js";
 import { renderPrompt } from "../../pool/run/prompt.js";
 import { bigPrompt } from "../../bench/scenarios/oversized.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
+import type { NodeEdge } from "../../edge/entry-node.js";
 import { enqueue, makeJob, readUntilTerminal } from "./helpers.js";
 import { keys } from "../../contract/queue/keys.js";
 
@@ -87,23 +88,25 @@ describe("tokenization threads", () => {
 
 describe("oversized prompts end to end", () => {
   let stack: FullStack;
+  let edge: NodeEdge;
   const key = "sk-oversized-test";
   beforeAll(async () => {
     stack = await startFullStack({ pool: { tokenizerThreads: 1 } });
     await stack.addPool();
-    const edge = await stack.addEdge();
+    edge = await stack.addEdge({}, { bodyCheck: { threads: 1, minBytes: 256 * 1024 } });
     stack.url = edge.url;
     await stack.seed({ tenantId: "flood", key });
     await stack.seed({ tenantId: "small", key: `${key}-small` });
   }, 60_000);
   afterAll(() => stack?.stop());
 
-  const post = (body: unknown, k = key) =>
-    fetch(`${stack.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const post = (body: unknown, k = key, path = "/v1/chat/completions") =>
+    fetch(`${stack.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
   it("the edge refuses 1 MB prompts from the tokenizer bounds the pools advertise, before queueing", async () => {
     const claimed = () => stack.pools.reduce((n, p) => n + p.stats().claimed, 0);
     const before = claimed();
+    const refusedOffLoop = edge.bodyCheck!.refused;
     for (const kind of ["words", "x"] as const) {
       const res = await post({ model: SIM_MODEL, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(kind, MB, 1) }] });
       expect(res.status).toBe(400);
@@ -114,10 +117,46 @@ describe("oversized prompts end to end", () => {
       // never queued: no request meta was written for it
       expect(await stack.r.exists(keys.meta(res.headers.get("x-request-id")!))).toBe(0);
     }
+    // decided by the body-check thread, not on the event loop
+    expect(edge.bodyCheck!.refused).toBe(refusedOffLoop + 2);
     // a prompt that fits is still served, by a pool
     const ok = await post({ model: SIM_MODEL, max_tokens: 4, messages: [{ role: "user", content: bigPrompt("words", 20_000, 2) }] });
     expect(ok.status).toBe(200);
     expect(claimed()).toBe(before + 1);
+  });
+
+  it("the Messages and Responses APIs refuse 1 MB prompts off the event loop too, in their own shapes", async () => {
+    const refused = edge.bodyCheck!.refused;
+    const messages = await fetch(`${stack.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      body: JSON.stringify({ model: SIM_MODEL, max_tokens: 16, messages: [{ role: "user", content: bigPrompt("words", MB, 5) }] }),
+    });
+    expect(messages.status).toBe(400);
+    expect(await messages.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    const responses = await post({ model: SIM_MODEL, input: bigPrompt("x", MB, 6) }, key, "/v1/responses");
+    expect(responses.status).toBe(400);
+    expect(((await responses.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "context_length_exceeded", param: "input" });
+    const garbage = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: `{"model": "${SIM_MODEL}", "messages": [{"role": "user", "content": "${"a".repeat(300_000)}"`,
+    });
+    expect(garbage.status).toBe(400);
+    expect(((await garbage.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
+    expect(edge.bodyCheck!.refused).toBe(refused + 3);
+  });
+
+  it("a body the threads pass is served by its route as before", async () => {
+    const everyBody = await stack.addEdge({}, { bodyCheck: { threads: 1, minBytes: 1 } });
+    const res = await fetch(`${everyBody.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: SIM_MODEL, max_tokens: 4, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0].message.content.length).toBeGreaterThan(0);
+    expect(everyBody.bodyCheck!.refused).toBe(0);
   });
 
   it("the pool refuses a 1 MB prompt enqueued directly", async () => {
