@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
   options: {
     scenario: { type: "string", multiple: true },
     levels: { type: "string", default: "1,64,256" },
-    /** streams per sweep level = max(concurrency, 8) x this (more = steadier CPU and p99 figures) */
+    /** streams per sweep level = max(concurrency, 8) x this, and 3 x this floods per oversized prompt kind (more = steadier figures) */
     rounds: { type: "string", default: "1" },
     tokens: { type: "string", default: "256" },
     rate: { type: "string", default: "20" },
@@ -123,7 +123,7 @@ async function main() {
       tables.push(r.table);
     }
     if (scenarios.includes("oversized")) {
-      const r = await runOversized({ baseUrl: stack.baseUrl, redisUrl: stack.redisUrl, model: target.model, poolPid: stack.pool.pid });
+      const r = await runOversized({ baseUrl: stack.baseUrl, redisUrl: stack.redisUrl, model: target.model, poolPid: stack.pool.pid, rounds: 3 * Number(args.rounds) });
       data.oversized = r.rows;
       tables.push(r.table);
     }

@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { seedApiKey } from "../../edge/tenants.js";
 import type { Table } from "../lib/report.js";
 import { progress } from "../lib/progress.js";
-import { round, summarize } from "../lib/stats.js";
+import { percentile, round, summarize } from "../lib/stats.js";
 import { timeSseStream } from "../lib/stream-load.js";
 
 export interface OversizedParams {
@@ -28,6 +28,8 @@ export interface OversizedParams {
   kinds?: ("words" | "x")[];
   /** small requests measured without a flood (default 12) */
   quiet?: number;
+  /** floods per prompt kind, the small tenant measured across all of them (default 3) */
+  rounds?: number;
 }
 
 export interface OversizedRow {
@@ -40,6 +42,7 @@ export interface OversizedRow {
   refusal_max_ms: number;
   small_requests: number;
   small_ttft_p50_ms: number;
+  small_ttft_p90_ms: number;
   small_ttft_max_ms: number;
   pool_cpu_ms: number;
   pool_cpu_ms_per_request: number;
@@ -62,13 +65,14 @@ export function bigPrompt(kind: "words" | "x", bytes: number, salt: number): str
   return parts.join("");
 }
 
-async function timeRefusal(url: string, apiKey: string, body: unknown): Promise<{ ms: number; status: string }> {
+/** `body` is sent as is (JSON, serialized beforehand: the load generator shares its event loop with the small tenant's client). */
+async function timeRefusal(url: string, apiKey: string, body: string): Promise<{ ms: number; status: string }> {
   const t0 = performance.now();
   try {
     const res = await fetch(url, {
       method: "POST",
       headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
+      body,
       signal: AbortSignal.timeout(180_000),
     });
     const text = await res.text();
@@ -87,6 +91,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   const bytes = p.bytes ?? 1 << 20;
   const kinds = p.kinds ?? ["words", "x"];
   const quiet = p.quiet ?? 12;
+  const rounds = p.rounds ?? 3;
   const redis = new Redis(p.redisUrl);
   const stamp = Date.now();
   const floodKey = `sk-flood-${stamp}`;
@@ -109,7 +114,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   for (let i = 0; i < 3; i++) await small();
   const rows: OversizedRow[] = [];
   const ALONE = 5;
-  const bar = progress("oversized prompts", quiet + kinds.length * (flood + ALONE), "requests");
+  const bar = progress("oversized prompts", quiet + kinds.length * (flood * rounds + ALONE), "requests");
   {
     const before = procSample(p.poolPid);
     const samples = [];
@@ -130,6 +135,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       refusal_max_ms: NaN,
       small_requests: samples.length,
       small_ttft_p50_ms: round(t.p50),
+      small_ttft_p90_ms: round(percentile(ok.map((s) => s.ttftMs).sort((a, b) => a - b), 90)),
       small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
       pool_cpu_ms: round(cpu, 0),
       pool_cpu_ms_per_request: round(cpu / samples.length, 1),
@@ -138,31 +144,36 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   }
 
   for (const kind of kinds) {
-    const prompts = Array.from({ length: flood }, (_, i) => bigPrompt(kind, bytes, stamp + i));
-    const refuse = (content: string) => timeRefusal(url, floodKey, { model: p.model, max_tokens: 16, messages: [{ role: "user", content }] });
+    const bodies = Array.from({ length: flood }, (_, i) =>
+      JSON.stringify({ model: p.model, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(kind, bytes, stamp + i) }] }),
+    );
+    const refuse = (body: string) => timeRefusal(url, floodKey, body);
     const alone = [];
     for (let i = 0; i < ALONE; i++) {
-      alone.push(await refuse(prompts[i % prompts.length]!));
+      alone.push(await refuse(bodies[i % bodies.length]!));
       bar.increment();
     }
     const before = procSample(p.poolPid);
     let rssPeak = before?.rssMb ?? NaN;
-    let floodDone = false;
     const sampler = setInterval(() => {
       const s = procSample(p.poolPid);
       if (s) rssPeak = Math.max(rssPeak, s.rssMb);
     }, 50);
-    const refusals = Promise.all(
-      prompts.map(async (content) => {
-        const r = await refuse(content);
-        bar.increment();
-        return r;
-      }),
-    ).finally(() => (floodDone = true));
-    // The small tenant keeps sending while the flood is in progress (at least 3 requests).
+    const results = [];
     const smallSamples = [];
-    for (let i = 0; i < 3 || !floodDone; i++) smallSamples.push(await small());
-    const results = await refusals;
+    for (let r = 0; r < rounds; r++) {
+      let floodDone = false;
+      const refusals = Promise.all(
+        bodies.map(async (body) => {
+          const res = await refuse(body);
+          bar.increment();
+          return res;
+        }),
+      ).finally(() => (floodDone = true));
+      // The small tenant keeps sending while the flood is in progress (at least 3 requests).
+      for (let i = 0; i < 3 || !floodDone; i++) smallSamples.push(await small());
+      results.push(...(await refusals));
+    }
     clearInterval(sampler);
     const after = procSample(p.poolPid);
     const statuses: Record<string, number> = {};
@@ -180,6 +191,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       refusal_max_ms: round(Math.max(...results.map((r) => r.ms))),
       small_requests: smallSamples.length,
       small_ttft_p50_ms: round(t.p50),
+      small_ttft_p90_ms: round(percentile(ok.map((s) => s.ttftMs).sort((a, b) => a - b), 90)),
       small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
       pool_cpu_ms: round(cpu, 0),
       pool_cpu_ms_per_request: round(cpu / (results.length + smallSamples.length), 1),
@@ -189,8 +201,8 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
   bar.stop();
   const base = rows[0].small_ttft_p50_ms;
   const table: Table = {
-    title: `Oversized prompts: ${Math.round(bytes / 1024)} KiB prompts, ${ALONE} one at a time, then ${flood} at once from one tenant while another sends small streamed requests`,
-    columns: ["flood kind", "refusals (status)", "one alone: refusal p50 ms", "ten at once: refusal p50 ms", "refusal max ms", "small requests", "small TTFT p50 ms", "small TTFT max ms", "TTFT p50 vs no flood", "pool CPU ms", "pool CPU ms / request", "pool RSS peak MB"],
+    title: `Oversized prompts: ${Math.round(bytes / 1024)} KiB prompts, ${ALONE} one at a time, then ${rounds} floods of ${flood} at once from one tenant while another sends small streamed requests`,
+    columns: ["flood kind", "refusals (status)", "one alone: refusal p50 ms", "ten at once: refusal p50 ms", "refusal max ms", "small requests", "small TTFT p50 ms", "small TTFT p90 ms", "small TTFT max ms", "TTFT p50 vs no flood", "pool CPU ms", "pool CPU ms / request", "pool RSS peak MB"],
     rows: rows.map((r) => [
       r.kind,
       r.refusals ? Object.entries(r.statuses).map(([s, n]) => `${n}× ${s}`).join(", ") : "-",
@@ -199,6 +211,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       Number.isNaN(r.refusal_max_ms) ? "-" : r.refusal_max_ms,
       r.small_requests,
       r.small_ttft_p50_ms,
+      r.small_ttft_p90_ms,
       r.small_ttft_max_ms,
       `${round(r.small_ttft_p50_ms / base, 2)}×`,
       r.pool_cpu_ms,
