@@ -103,6 +103,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     : new MultiplexedStreamReader(redis, { logger });
   const lifecycle = new EdgeLifecycle();
   const bodyCheck = opts.bodyCheck && opts.bodyCheck.threads > 0 ? new ThreadBodyChecker(opts.bodyCheck.threads, opts.bodyCheck.minBytes) : undefined;
+  await bodyCheck?.warm();
   const app = createApp({
     lifecycle,
     redis: async () => ({ redis, release() {} }),

@@ -38,6 +38,16 @@ export class ThreadBodyChecker implements BodyChecker {
     this.pool = new Piscina({ filename: THREAD_ENTRY, minThreads: threads, maxThreads: threads, maxQueue: threads * QUEUE_PER_THREAD, idleTimeout: Infinity });
   }
 
+  /**
+   * Resolves once every thread has loaded and run the check once, so the edge reports
+   * ready after them (a thread still compiling would otherwise compete with the first
+   * requests for the CPU).
+   */
+  async warm(): Promise<void> {
+    const body = new TextEncoder().encode(JSON.stringify({ model: "warm-up", messages: [{ role: "user", content: "hi" }] }));
+    await Promise.all(this.pool.threads.map(() => this.pool.run({ kind: "chat", bytes: body, models: [] })));
+  }
+
   async check(kind: BodyKind, bytes: Uint8Array, models: readonly ServedModel[]): Promise<void> {
     const limits: ModelLimits[] = models.map((m) => ({ id: m.id, contextLength: m.contextLength, maxTokenBytes: m.maxTokenBytes, boundsData: m.boundsData }));
     let verdict: BodyCheckVerdict;
