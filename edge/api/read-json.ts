@@ -20,7 +20,12 @@ export interface BodyChecker {
 export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: BodyKind): Promise<unknown> {
   const bytes = await readBody(c, deps.config.maxBodyBytes);
   const checker = deps.bodyCheck;
-  if (checker && bytes.byteLength >= checker.minBytes) await checker.check(kind, bytes, await deps.models.list(c.get("conn")));
+  if (checker && bytes.byteLength >= checker.minBytes) {
+    // Only the models this key may use: for any other the route answers permission_denied first.
+    const allowed = c.get("keyRecord").models;
+    const models = (await deps.models.list(c.get("conn"))).filter((m) => allowed === null || allowed.includes(m.id));
+    await checker.check(kind, bytes, models);
+  }
   return parseJson(bytes);
 }
 

@@ -147,6 +147,15 @@ describe("oversized prompts end to end", () => {
     expect(edge.bodyCheck!.refused).toBe(refused + 3);
   });
 
+  it("a key that may not use the model gets permission_denied, as in line, not a context refusal", async () => {
+    await stack.seed({ tenantId: "flood", key: `${key}-other-model`, models: ["another-model"] });
+    const refused = edge.bodyCheck!.refused;
+    const res = await post({ model: SIM_MODEL, max_tokens: 16, messages: [{ role: "user", content: bigPrompt("words", MB, 7) }] }, `${key}-other-model`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "permission_denied", param: "model" });
+    expect(edge.bodyCheck!.refused).toBe(refused);
+  });
+
   it("a body the threads pass is served by its route as before", async () => {
     const everyBody = await stack.addEdge({}, { bodyCheck: { threads: 1, minBytes: 1 } });
     const res = await fetch(`${everyBody.url}/v1/chat/completions`, {
