@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import { once } from "node:events";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { BUCKETS, METRIC, TenantLabels } from "../../contract/metrics.js";
+import { BUCKETS, EVENT_LOOP_LAG_PRECISION_MS, METRIC, TenantLabels } from "../../contract/metrics.js";
 import type { EdgeMetrics, FinishedRequest } from "../metrics.js";
 
 export class PromEdgeMetrics implements EdgeMetrics {
@@ -24,7 +24,7 @@ export class PromEdgeMetrics implements EdgeMetrics {
   constructor(opts: { tenantLabels: number; defaultMetrics?: boolean }) {
     this.tenants = new TenantLabels(opts.tenantLabels);
     const registers = [this.registry];
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_LAG_PRECISION_MS });
     this.requests = new Counter({
       name: METRIC.edgeRequests,
       help: "HTTP requests by route, effective status (SSE: how the stream ended), tenant (capped) and model",

@@ -3,7 +3,7 @@
 // histograms are fed by PoolTelemetry as runs progress; gauges (workers,
 // loads, queues) are read at scrape time from their sources.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { BUCKETS, METRIC, OTHER_TENANT, type TenantLabels } from "../../contract/metrics.js";
+import { BUCKETS, EVENT_LOOP_LAG_PRECISION_MS, METRIC, OTHER_TENANT, type TenantLabels } from "../../contract/metrics.js";
 import type { WorkerLoad } from "./status/loads.js";
 import type { QueueSnapshot } from "./status/queues.js";
 import { KNOWN_WORKER_STATES, type WorkerView } from "./status/workers.js";
@@ -38,7 +38,7 @@ export class PoolMetrics {
     opts: { defaultMetrics?: boolean } = {},
   ) {
     const registers = [this.registry];
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_LAG_PRECISION_MS });
     const op: Op[] = ["gen_ai_operation_name", "gen_ai_request_model"];
     this.requests = new Counter({
       name: METRIC.poolRequests,

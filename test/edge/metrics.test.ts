@@ -124,6 +124,8 @@ it("counts requests by status and tenant, tokens as returned to clients, TTFT pe
   expect(sum(m, "gen_ai_server_request_duration_seconds_count", { stream: "true", error_type: "" })).toBe(2);
   expect(sum(m, "speedgate_edge_open_streams")).toBe(0);
   expect(series(m, "process_cpu_user_seconds_total").length).toBe(1);
+  // event-loop lag still exported, sampled every EVENT_LOOP_LAG_PRECISION_MS
+  expect(series(m, "nodejs_eventloop_lag_p99_seconds").length).toBe(1);
 });
 
 it("an in-stream error counts under the pool's status and a client disconnect as 499", async () => {
