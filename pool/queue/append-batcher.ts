@@ -17,11 +17,18 @@ import { append, appendMany, appendPipelined, type AppendItem, type Outcome } fr
 /** requests per script call or pipeline: bounds one call's KEYS and its time inside Redis */
 const MAX_BATCH = 256;
 
-/** Sends one turn's appends; one promise per item, in order. */
-type SendTurn = (items: AppendItem[]) => Promise<Outcome>[];
+/** An append waiting for its turn's call, and how to answer its caller. */
+interface Pending {
+  item: AppendItem;
+  resolve: (r: Outcome) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Sends one turn's appends and answers each caller (no extra promise per token on this path). */
+type SendTurn = (part: Pending[]) => void;
 
 export class AppendBatcher {
-  private pending: { item: AppendItem; resolve: (r: Outcome) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Pending[] = [];
   private scheduled = false;
   private readonly send: SendTurn;
 
@@ -43,17 +50,20 @@ export class AppendBatcher {
     this.scheduled = false;
     const all = this.pending;
     this.pending = [];
-    for (let i = 0; i < all.length; i += MAX_BATCH) {
-      const part = all.slice(i, i + MAX_BATCH);
-      this.send(part.map((p) => p.item)).forEach((result, j) => result.then(part[j]!.resolve, part[j]!.reject));
-    }
+    for (let i = 0; i < all.length; i += MAX_BATCH) this.send(all.slice(i, i + MAX_BATCH));
   }
 }
 
 function oneScript(redis: Redis, leaseMs: number): SendTurn {
-  return (items) => {
-    const all = appendMany(redis, leaseMs, items);
-    return items.map((_, j) => all.then((results) => results[j] ?? "fenced"));
+  return (part) => {
+    appendMany(
+      redis,
+      leaseMs,
+      part.map((p) => p.item),
+    ).then(
+      (results) => part.forEach((p, j) => p.resolve(results[j] ?? "fenced")),
+      (e) => part.forEach((p) => p.reject(e)),
+    );
   };
 }
 
@@ -62,36 +72,35 @@ const MOVED_SLOT = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 function perMaster(redis: Redis, leaseMs: number): SendTurn {
   const cluster = redis as unknown as Cluster;
-  const alone = (it: AppendItem) => append(redis, { ...it, leaseMs, notify: true });
-  return (items) => {
+  const alone = (p: Pending) => void append(redis, { ...p.item, leaseMs, notify: true }).then(p.resolve, p.reject);
+  return (part) => {
     // Grouped as ioredis checks a cluster pipeline: by the nodes serving each slot.
-    const groups = new Map<string, number[]>();
-    items.forEach((it, i) => {
-      const node = cluster.slots[keySlot(keys.out(it.rid))]?.join(",") ?? "";
+    const groups = new Map<string, Pending[]>();
+    for (const p of part) {
+      const node = cluster.slots[keySlot(keys.out(p.item.rid))]?.join(",") ?? "";
       const g = groups.get(node);
-      if (g) g.push(i);
-      else groups.set(node, [i]);
-    });
-    const out: Promise<Outcome>[] = new Array(items.length);
-    for (const [node, idx] of groups) {
-      if (node === "" || idx.length === 1) {
-        for (const i of idx) out[i] = alone(items[i]!); // slot map not known yet, or nothing to share a write with
+      if (g) g.push(p);
+      else groups.set(node, [p]);
+    }
+    for (const [node, group] of groups) {
+      if (node === "" || group.length === 1) {
+        group.forEach(alone); // slot map not known yet, or nothing to share a write with
         continue;
       }
-      const sent = appendPipelined(
+      appendPipelined(
         redis,
-        idx.map((i) => ({ ...items[i]!, leaseMs, notify: true })),
-      ).catch(() => idx.map(() => null));
-      idx.forEach(
-        (i, j) =>
-          (out[i] = sent.then((res) => {
-            const r = res[j];
-            if (r === null || (r instanceof Error && MOVED_SLOT.test(r.message))) return alone(items[i]!);
-            if (r instanceof Error) throw r;
-            return r!;
-          })),
+        group.map((p) => ({ ...p.item, leaseMs, notify: true })),
+      ).then(
+        (results) =>
+          group.forEach((p, j) => {
+            const r = results[j]!;
+            if (r instanceof Error) {
+              if (MOVED_SLOT.test(r.message)) alone(p);
+              else p.reject(r);
+            } else p.resolve(r);
+          }),
+        () => group.forEach(alone),
       );
     }
-    return out;
   };
 }
