@@ -30,12 +30,16 @@ export class ThreadBodyChecker implements BodyChecker {
   private readonly pool: Piscina<BodyCheckTask, BodyCheckVerdict>;
   /** bodies a thread refused (for tests and metrics) */
   refused = 0;
+  /** checks whose thread threw or died, left to the route (for tests and metrics) */
+  failed = 0;
 
   constructor(
     threads: number,
     readonly minBytes: number,
+    /** the threads' module (tests give one that holds or fails its tasks) */
+    entry = THREAD_ENTRY,
   ) {
-    this.pool = new Piscina({ filename: THREAD_ENTRY, minThreads: threads, maxThreads: threads, maxQueue: threads * QUEUE_PER_THREAD, idleTimeout: Infinity });
+    this.pool = new Piscina({ filename: entry, minThreads: threads, maxThreads: threads, maxQueue: threads * QUEUE_PER_THREAD, idleTimeout: Infinity });
   }
 
   /**
@@ -58,6 +62,7 @@ export class ThreadBodyChecker implements BodyChecker {
       if ((err as Error).message.includes("queue is at limit")) {
         throw new EdgeError("service_unavailable", "This edge is busy checking other large requests; retry shortly.", { retryAfterS: 1 });
       }
+      this.failed++;
       return; // a thread failed: the route decides on the event loop, as without threads
     }
     if (verdict.error) {
