@@ -14,6 +14,7 @@ import { noopEdgeMetrics } from "./metrics.js";
 import { requestId } from "./middleware/request-id.js";
 import { ModelRegistry } from "./models.js";
 import { honoSse } from "./streams/sse-sink.js";
+import { webRequestIo } from "./api/request-io.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { messagesRoutes } from "./routes/messages.js";
@@ -42,6 +43,7 @@ export function resolveDeps(deps: EdgeDeps): ResolvedDeps {
     metrics: deps.metrics ?? noopEdgeMetrics,
     lifecycle: deps.lifecycle ?? new EdgeLifecycle(),
     sse: deps.sse ?? honoSse,
+    io: deps.io ?? webRequestIo,
     bodyCheck: deps.bodyCheck,
   };
 }

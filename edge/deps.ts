@@ -10,6 +10,7 @@ import type { EdgeMetrics, RequestObs } from "./metrics.js";
 import type { ModelRegistry } from "./models.js";
 import type { ResponseStreamReader } from "./streams/reader.js";
 import type { SseResponder } from "./streams/sse-sink.js";
+import type { RequestIo } from "./api/request-io.js";
 import type { Tenant } from "./tenants.js";
 import type { BodyChecker } from "./api/read-json.js";
 
@@ -50,6 +51,8 @@ export interface EdgeDeps {
   sse?: SseResponder;
   /** decides on large bodies off the event loop (the Node entry's threads); default: none, every body is parsed in line */
   bodyCheck?: BodyChecker;
+  /** how bodies are read and a client's leaving noticed; default: the web Request (the Node entry reads Node's request) */
+  io?: RequestIo;
 }
 
 /** EdgeDeps with every default filled in, as the routes see it. */
@@ -67,6 +70,7 @@ export interface ResolvedDeps {
   lifecycle: EdgeLifecycle;
   sse: SseResponder;
   bodyCheck: BodyChecker | undefined;
+  io: RequestIo;
 }
 
 /** Typed Hono context: set by middleware, read by handlers. */

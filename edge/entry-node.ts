@@ -8,6 +8,7 @@ import { connectRedis } from "../contract/node/redis-connect.js";
 import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
 import { directSse } from "./node/sse-direct.js";
+import { nodeRequestIo } from "./node/request-io.js";
 import { pathToFileURL } from "node:url";
 import { availableParallelism } from "node:os";
 import { pino } from "pino";
@@ -113,6 +114,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     admission: opts.admission ?? quotaAdmission(),
     metrics,
     sse: directSse,
+    io: nodeRequestIo,
     bodyCheck,
   });
   const host = opts.host ?? "127.0.0.1";

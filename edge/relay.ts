@@ -121,7 +121,7 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
     const gone = new AbortController();
     const untrack = deps.lifecycle.track(gone);
     stream.onAbort(() => gone.abort());
-    c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
+    deps.io.onClientGone(c, () => gone.abort());
     let finished = false;
     /** the request's effective status and error code, for metrics and the access log */
     let outcome: [number, string | null] = [200, null];
@@ -199,7 +199,7 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
   const acc = jsonTranslator(t.rid, t.meta);
   const gone = new AbortController();
   const untrack = deps.lifecycle.track(gone);
-  c.req.raw.signal?.addEventListener("abort", () => gone.abort(), { once: true });
+  deps.io.onClientGone(c, () => gone.abort());
   const signal = gone.signal;
   let finished = false;
   try {

@@ -18,7 +18,7 @@ export interface BodyChecker {
 
 /** The body of a request to the route for `kind`, parsed. */
 export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: BodyKind): Promise<unknown> {
-  const bytes = await readBody(c, deps.config.maxBodyBytes);
+  const bytes = await deps.io.body(c, deps.config.maxBodyBytes);
   const checker = deps.bodyCheck;
   if (checker && bytes.byteLength >= checker.minBytes) {
     // Only the models this key may use: for any other the route answers permission_denied first.
@@ -27,34 +27,6 @@ export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Bo
     await checker.check(kind, bytes, models);
   }
   return parseJson(bytes);
-}
-
-async function readBody(c: Context<EdgeEnv>, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new EdgeError("payload_too_large", `The request body exceeds ${maxBytes} bytes.`);
-  const declared = Number(c.req.header("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const body = c.req.raw.body;
-  if (!body) throw new EdgeError("invalid_json", "The request body is empty; send a JSON object.");
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    bytes.set(p, off);
-    off += p.byteLength;
-  }
-  return bytes;
 }
 
 /** UTF-8 JSON bytes, parsed; the same 400s wherever it runs (event loop or body-check thread). */

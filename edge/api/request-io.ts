@@ -1,0 +1,63 @@
+// How a route reads its request's body and learns that its client left. The default
+// uses the web Request (what every runtime has, and what workerd gives); the Node
+// entry reads Node's own request and response instead (edge/node/request-io.ts).
+import type { Context } from "hono";
+import type { EdgeEnv } from "../deps.js";
+import { EdgeError } from "../errors.js";
+
+export interface RequestIo {
+  /** The whole body, refused with a 413 past `maxBytes` (declared or as it arrives). */
+  body(c: Context<EdgeEnv>, maxBytes: number): Promise<Uint8Array>;
+  /** Calls `listener` (at most once) if the client leaves before its response is complete. */
+  onClientGone(c: Context<EdgeEnv>, listener: () => void): void;
+}
+
+export function bodyTooLarge(maxBytes: number, headers?: Record<string, string>): EdgeError {
+  return new EdgeError("payload_too_large", `The request body exceeds ${maxBytes} bytes.`, { headers });
+}
+
+export function emptyBody(): EdgeError {
+  return new EdgeError("invalid_json", "The request body is empty; send a JSON object.");
+}
+
+/** A Content-Length over the limit is refused before a byte is read. */
+export function checkDeclaredLength(c: Context<EdgeEnv>, maxBytes: number): void {
+  const declared = Number(c.req.header("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > maxBytes) throw bodyTooLarge(maxBytes);
+}
+
+export function concatBytes(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    bytes.set(p, off);
+    off += p.byteLength;
+  }
+  return bytes;
+}
+
+export const webRequestIo: RequestIo = {
+  async body(c, maxBytes) {
+    checkDeclaredLength(c, maxBytes);
+    const body = c.req.raw.body;
+    if (!body) throw emptyBody();
+    const reader = body.getReader();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw bodyTooLarge(maxBytes);
+      }
+      parts.push(value);
+    }
+    return concatBytes(parts, size);
+  },
+  onClientGone(c, listener) {
+    c.req.raw.signal?.addEventListener("abort", listener, { once: true });
+  },
+};
