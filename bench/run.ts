@@ -100,7 +100,7 @@ async function main() {
       tables.push(levelTable(`Steady arrival: ${args.rate} req/s for ${args.seconds} s, 128 tokens each`, rows), overheadTable(rows));
     }
     if (scenarios.includes("admission")) {
-      const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2, nodeArgs });
+      const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2, nodeArgs, redisPid: stack.redisPid });
       data.admission = { rows: r.rows, added: r.added };
       tables.push(r.table);
     }

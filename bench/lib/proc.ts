@@ -1,7 +1,7 @@
 // Process CPU time and memory from Linux /proc, for the gateway-cost figures every
 // scenario reports (CPU time is what the gateway burns whatever else the machine does,
 // so it is steadier than wall-clock figures on a shared machine).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** utime + stime of a process in ms, and its RSS in MB; undefined when it is gone or /proc is missing. */
 export function procSample(pid: number | undefined): { cpuMs: number; rssMb: number } | undefined {
@@ -15,6 +15,29 @@ export function procSample(pid: number | undefined): { cpuMs: number; rssMb: num
   } catch {
     return undefined;
   }
+}
+
+/** CPU ms of a process and every process below it (an edge started with EDGE_PROCESSES forks its workers). */
+export function treeCpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  let total = 0;
+  const walk = (p: number): void => {
+    total += procSample(p)?.cpuMs ?? 0;
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return total;
 }
 
 /** The gateway's processes by role (edge, pool, redis). */

@@ -12,6 +12,7 @@ import { keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startEdgeProcess, freePort } from "../../scripts/stack.js";
 import { summarize, round } from "../lib/stats.js";
+import { procSample, treeCpuMs } from "../lib/proc.js";
 import type { Table } from "../lib/report.js";
 
 const MODEL = "bench-admission";
@@ -27,6 +28,8 @@ export interface AdmissionParams {
   clusterProcesses?: number;
   /** extra Node flags for the edges (e.g. --cpu-prof) */
   nodeArgs?: string[];
+  /** the redis-server's pid, for its CPU per admitted request */
+  redisPid?: number;
 }
 
 /** Time to response headers of one streamed request; the connection is then dropped. */
@@ -87,8 +90,8 @@ export async function runAdmission(p: AdmissionParams) {
     ["on", on],
     [`on, ${procs} processes`, clustered],
   ] as const;
-  type Acc = { samples: number[]; errors: number; rps: number[] };
-  const fresh = (): Acc => ({ samples: [], errors: 0, rps: [] });
+  type Acc = { samples: number[]; errors: number; rps: number[]; edgeCpuMs: number; redisCpuMs: number };
+  const fresh = (): Acc => ({ samples: [], errors: 0, rps: [], edgeCpuMs: 0, redisCpuMs: 0 });
   // Latency added is read at concurrency 1 (no queueing inside the edge); throughput at p.concurrency.
   const levels = [1, p.concurrency];
   const results = new Map<string, Acc>();
@@ -99,7 +102,12 @@ export async function runAdmission(p: AdmissionParams) {
         for (const [name, edge] of variants) {
           const acc = results.get(`${name}@${c}`) ?? fresh();
           results.set(`${name}@${c}`, acc);
+          // CPU is steadier than req/s on a shared machine: it does not count time spent waiting for a core
+          const edgeCpu = treeCpuMs(edge.child.pid) ?? NaN;
+          const redisCpu = procSample(p.redisPid)?.cpuMs ?? NaN;
           const r = await measure(edge.baseUrl, key, { ...p, concurrency: c }, bar);
+          acc.edgeCpuMs += (treeCpuMs(edge.child.pid) ?? NaN) - edgeCpu;
+          acc.redisCpuMs += (procSample(p.redisPid)?.cpuMs ?? NaN) - redisCpu;
           acc.samples.push(...r.samples);
           acc.errors += r.errors;
           acc.rps.push(r.rps);
@@ -118,15 +126,26 @@ export async function runAdmission(p: AdmissionParams) {
       const acc = results.get(`${name}@${c}`)!;
       const s = summarize(acc.samples);
       const rps = acc.rps.reduce((a, b) => a + b, 0) / acc.rps.length;
-      return { quotas: name, concurrency: c, requests: s.n, errors: acc.errors, rps: round(rps, 0), p50_ms: round(s.p50, 3), p99_ms: round(s.p99, 3) };
+      const perRequest = (ms: number) => round((ms * 1000) / Math.max(1, s.n), 0);
+      return {
+        quotas: name,
+        concurrency: c,
+        requests: s.n,
+        errors: acc.errors,
+        rps: round(rps, 0),
+        p50_ms: round(s.p50, 3),
+        p99_ms: round(s.p99, 3),
+        edge_cpu_us_per_request: perRequest(acc.edgeCpuMs),
+        redis_cpu_us_per_request: perRequest(acc.redisCpuMs),
+      };
     }),
   );
   const at1 = (name: string) => rows.find((r) => r.concurrency === 1 && r.quotas === name)!;
   const added = { p50_ms: round(at1("on").p50_ms - at1("off").p50_ms, 3), p99_ms: round(at1("on").p99_ms - at1("off").p99_ms, 3) };
   const table: Table = {
     title: `Admission per edge (${p.rounds}×${p.seconds}s per cell, variants alternated): one process quotas off / on, and a ${procs}-process cluster (EDGE_PROCESSES) quotas on`,
-    columns: ["concurrent clients", "edge (quotas)", "admitted req/s", "time to headers p50 ms", "p99 ms", "errors"],
-    rows: rows.map((r) => [r.concurrency, r.quotas, r.rps, r.p50_ms, r.p99_ms, r.errors]),
+    columns: ["concurrent clients", "edge (quotas)", "admitted req/s", "time to headers p50 ms", "p99 ms", "edge CPU µs / request", "Redis CPU µs / request", "errors"],
+    rows: rows.map((r) => [r.concurrency, r.quotas, r.rps, r.p50_ms, r.p99_ms, r.edge_cpu_us_per_request, r.redis_cpu_us_per_request, r.errors]),
     notes: [`Auth + quota script added at concurrency 1: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms.`],
   };
   return { rows, added, table };
