@@ -9,6 +9,7 @@ import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
 import { directSse } from "./node/sse-direct.js";
 import { nodeRequestIo } from "./node/request-io.js";
+import { coalesceWrites } from "../contract/node/coalesce-writes.js";
 import { pathToFileURL } from "node:url";
 import { availableParallelism } from "node:os";
 import { pino } from "pino";
@@ -88,6 +89,7 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     { url: opts.redisUrl, clusterNodes: opts.redisClusterNodes, password: opts.redisPassword },
     { connectionName: "sg-edge", lazyConnect: true, maxRetriesPerRequest: 2 },
   );
+  coalesceWrites(redis);
   redis.on("error", (err: Error) => {
     metrics.redisError("connection");
     logger.warn({ err: err.message }, "redis connection error");
