@@ -12,6 +12,13 @@ export class OpenAIStream implements StreamTranslator {
   private readonly finished = new Set<number>();
   /** completions only: text length so far per choice (logprobs text_offset) */
   private readonly textLength = new Map<number, number>();
+  /**
+   * Every chunk object's JSON around its choices, written once per stream: the fields
+   * before `choices` never change within a stream, and serializing them (and building
+   * the object) for every token cost more than the choices themselves.
+   */
+  private readonly jsonHead: string;
+  private readonly jsonTail: string;
 
   constructor(
     private readonly rid: string,
@@ -20,6 +27,10 @@ export class OpenAIStream implements StreamTranslator {
     resumed: boolean,
   ) {
     if (resumed) for (let i = 0; i < meta.n; i++) this.started.add(i);
+    const head = JSON.stringify({ ...this.base(), choices: [] });
+    this.jsonHead = head.slice(0, head.length - "[]}".length);
+    // With include_usage, OpenAI sends usage: null on every chunk but the last.
+    this.jsonTail = meta.include_usage ? ',"usage":null}' : "}";
   }
 
   open(): SseEvent[] {
@@ -37,9 +48,9 @@ export class OpenAIStream implements StreamTranslator {
   chunk(ev: ChunkEvent, id: string): SseEvent[] {
     const out: SseEvent[] = [];
     const body = ev.choices.filter((ch) => this.hasBody(ch)).map((ch) => this.choiceBody(ch));
-    if (body.length) out.push({ id, data: JSON.stringify(this.object(body)) });
+    if (body.length) out.push({ id, data: this.object(body) });
     const ends = ev.choices.filter((ch) => ch.finish_reason !== null && !this.finished.has(ch.index));
-    if (ends.length) out.push({ id, data: JSON.stringify(this.object(ends.map((ch) => this.finishBody(ch.index, ch.finish_reason!)))) });
+    if (ends.length) out.push({ id, data: this.object(ends.map((ch) => this.finishBody(ch.index, ch.finish_reason!))) });
     return out;
   }
 
@@ -48,7 +59,7 @@ export class OpenAIStream implements StreamTranslator {
     // Choices the pool never finished explicitly end with "stop".
     const open: object[] = [];
     for (let i = 0; i < this.meta.n; i++) if (!this.finished.has(i)) open.push(this.finishBody(i, "stop"));
-    if (open.length) out.push({ id, data: JSON.stringify(this.object(open)) });
+    if (open.length) out.push({ id, data: this.object(open) });
     if (this.meta.include_usage) out.push({ id, data: JSON.stringify({ ...this.base(), choices: [], usage: toOpenAIUsage(usage) }) });
     out.push({ data: "[DONE]" });
     return out;
@@ -93,10 +104,8 @@ export class OpenAIStream implements StreamTranslator {
     return { id: this.rid, object, created: this.meta.created, model: this.meta.model, system_fingerprint: null };
   }
 
-  private object(choices: object[]): object {
-    const out: Record<string, unknown> = { ...this.base(), choices };
-    // With include_usage, OpenAI sends usage: null on every chunk but the last.
-    if (this.meta.include_usage) out.usage = null;
-    return out;
+  /** A chunk object with these choices, as JSON: `{...base, "choices": [...], "usage": null}`. */
+  private object(choices: object[]): string {
+    return this.jsonHead + JSON.stringify(choices) + this.jsonTail;
   }
 }
