@@ -21,9 +21,9 @@ export function emptyBody(): EdgeError {
 }
 
 /** A Content-Length over the limit is refused before a byte is read. */
-export function checkDeclaredLength(c: Context<EdgeEnv>, maxBytes: number): void {
+export function checkDeclaredLength(c: Context<EdgeEnv>, maxBytes: number, headers?: Record<string, string>): void {
   const declared = Number(c.req.header("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw bodyTooLarge(maxBytes);
+  if (Number.isFinite(declared) && declared > maxBytes) throw bodyTooLarge(maxBytes, headers);
 }
 
 export function concatBytes(parts: readonly Uint8Array[], size: number): Uint8Array {

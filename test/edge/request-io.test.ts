@@ -91,6 +91,7 @@ it("refuses a chunked body once it passes the limit, and closes that connection"
   expect(await res.json()).toEqual({ code: "payload_too_large" });
   const declared = await fetch(`${base}/read`, { method: "POST", body: big });
   expect(declared.status).toBe(413);
+  expect(declared.headers.get("connection")).toBe("close");
 });
 
 it("a body the client cuts short ends the read with a 400, and the server goes on", async () => {
