@@ -117,6 +117,8 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     metrics,
     sse: directSse,
     io: nodeRequestIo,
+    // background work (a cancel after a disconnect, settlement) simply runs on Node
+    waitUntil: () => {},
     bodyCheck,
   });
   const host = opts.host ?? "127.0.0.1";

@@ -25,10 +25,12 @@ export function wantsResume(c: Context<EdgeEnv>): boolean {
 function runInBackground(c: Context<EdgeEnv>, deps: ResolvedDeps, p: Promise<unknown>): void {
   const guarded = p.catch((err) => deps.logger.error({ err: (err as Error).message }, "background task failed"));
   if (deps.waitUntil) return deps.waitUntil(guarded);
+  // Workers. (On Node the entry passes a waitUntil: Hono's getter throws there, and
+  // building that Error for every request showed in admission profiles.)
   try {
-    c.executionCtx.waitUntil(guarded); // Workers
+    c.executionCtx.waitUntil(guarded);
   } catch {
-    /* Node: no execution context; the promise runs on its own */
+    /* no execution context: the promise runs on its own */
   }
 }
 
@@ -78,9 +80,15 @@ function afterEnd(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget): void
   );
 }
 
+/**
+ * The abort reason when the client left. A reason given explicitly: abort() without one
+ * builds a DOMException (with its stack), which showed in admission profiles.
+ */
+const CLIENT_GONE = "client_disconnected";
+
 /** Why a relay's signal fired: the edge's drain, else the client left. */
 function goneReason(signal: AbortSignal): string {
-  return signal.reason === DRAIN_REASON ? DRAIN_REASON : "client_disconnected";
+  return signal.reason === DRAIN_REASON ? DRAIN_REASON : CLIENT_GONE;
 }
 
 /** A request the relay gave up on (its state lost or its stream rewritten) stops generating too. */
@@ -120,8 +128,8 @@ export function relaySSE(c: Context<EdgeEnv>, deps: ResolvedDeps, t: RelayTarget
   return deps.sse(c, async (stream) => {
     const gone = new AbortController();
     const untrack = deps.lifecycle.track(gone);
-    stream.onAbort(() => gone.abort());
-    deps.io.onClientGone(c, () => gone.abort());
+    stream.onAbort(() => gone.abort(CLIENT_GONE));
+    deps.io.onClientGone(c, () => gone.abort(CLIENT_GONE));
     let finished = false;
     /** the request's effective status and error code, for metrics and the access log */
     let outcome: [number, string | null] = [200, null];
@@ -199,7 +207,7 @@ export async function relayJSON(c: Context<EdgeEnv>, deps: ResolvedDeps, t: Rela
   const acc = jsonTranslator(t.rid, t.meta);
   const gone = new AbortController();
   const untrack = deps.lifecycle.track(gone);
-  deps.io.onClientGone(c, () => gone.abort());
+  deps.io.onClientGone(c, () => gone.abort(CLIENT_GONE));
   const signal = gone.signal;
   let finished = false;
   try {

@@ -92,9 +92,16 @@ export const keys = {
   usage: (tenantId: string, day: string) => `${PREFIX}:{t:${tenantId}}:u:${day}`,
 } as const;
 
+const DAY_MS = 86_400_000;
+/** the last day asked for (every admission asks for today): formatting a Date each time showed in admission profiles */
+let lastDay = { start: NaN, name: "" };
+
 /** UTC day as yyyy-mm-dd, the unit of daily budgets and usage. */
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (ms >= lastDay.start && ms < lastDay.start + DAY_MS) return lastDay.name;
+  const start = Math.floor(ms / DAY_MS) * DAY_MS;
+  lastDay = { start, name: new Date(start).toISOString().slice(0, 10) };
+  return lastDay.name;
 }
 
 // Pub/sub is sharded (SPUBLISH/SSUBSCRIBE, Redis >= 7; it works on a single server too):
