@@ -7,7 +7,8 @@
 // `CLIENT UNBLOCK <reader id>`, which ends the XREAD early (as a timeout), and
 // the loop rebuilds its key list. If the UNBLOCK reaches Redis before the
 // XREAD has blocked, it answers 0 and we retry shortly, so a registration is
-// never left waiting for the block timeout.
+// never left waiting for the block timeout. New streams are gathered for
+// joinDelayMs first, so a burst of them interrupts the XREAD once.
 //
 // Nothing here imports Node APIs; it is "Node's" only because workerd cannot
 // keep a connection across requests.
@@ -95,6 +96,13 @@ export interface MultiplexedReaderOptions {
   blockMs?: number;
   /** Entries read per stream per XREAD. */
   count?: number;
+  /**
+   * How long a new stream waits before the XREAD in flight is interrupted to include it.
+   * A burst of arrivals then costs one CLIENT UNBLOCK and one re-issued XREAD, not one
+   * each (every re-issue names every open stream). A new request's first entry cannot
+   * come that soon anyway: a pool must claim it, render its prompt and prefill it.
+   */
+  joinDelayMs?: number;
   logger?: Logger;
 }
 
@@ -103,6 +111,8 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
   private readonly subs = new Map<string, Set<Sub>>();
   private readonly blockMs: number;
   private readonly count: number;
+  private readonly joinDelayMs: number;
+  private joinTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly logger: Logger | undefined;
   private blockerId: number | null = null;
   private needId = true;
@@ -122,6 +132,7 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
   ) {
     this.blockMs = opts.blockMs ?? 5_000;
     this.count = opts.count ?? 256;
+    this.joinDelayMs = opts.joinDelayMs ?? 2;
     this.logger = opts.logger;
     this.blocker = command.duplicate({ connectionName: "sg-edge-xread", lazyConnect: true });
     // A reconnect gives the blocking connection a new client id.
@@ -145,12 +156,21 @@ export class MultiplexedStreamReader implements ResponseStreamReader {
     this.dirty = true;
     if (!this.loop) this.loop = this.run();
     if (this.wakeLoop) this.wakeLoop();
-    else if (this.reading) void this.unblock();
+    else if (this.reading) this.unblockSoon();
     return sub;
+  }
+
+  private unblockSoon(): void {
+    if (this.joinDelayMs <= 0) return void this.unblock();
+    this.joinTimer ??= setTimeout(() => {
+      this.joinTimer = undefined;
+      void this.unblock();
+    }, this.joinDelayMs);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
+    if (this.joinTimer !== undefined) clearTimeout(this.joinTimer);
     for (const set of this.subs.values()) for (const s of set) s.close();
     this.wakeLoop?.();
     if (this.reading && this.blockerId !== null) await this.command.client("UNBLOCK", this.blockerId).catch(() => 0);

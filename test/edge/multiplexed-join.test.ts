@@ -1,7 +1,8 @@
 // The Node edge's multiplexed reader on a real redis-server: a reader that joins a
 // stream from an earlier entry (a resume from "0" while the original relay is still
 // attached) gets every entry in order, even when the XREAD already in flight (started
-// from the original reader's later cursor) returns before the reader list is rebuilt.
+// from the original reader's later cursor) returns before the reader list is rebuilt;
+// and a burst of new streams interrupts the blocked XREAD once, not once each.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { MultiplexedStreamReader } from "../../edge/streams/multiplexed.js";
@@ -49,6 +50,43 @@ it("a reader joining from an earlier entry misses nothing while an XREAD is in f
     second.close();
   } finally {
     releaseUnblock();
+    await reader.close();
+  }
+});
+
+it("a burst of streams opened while the XREAD blocks interrupts it once, and every stream gets its entries", async () => {
+  const command = server.client();
+  let unblocks = 0;
+  const client = command.client.bind(command);
+  command.client = (async (...args: Parameters<Redis["client"]>) => {
+    if (String(args[0]).toUpperCase() === "UNBLOCK") unblocks++;
+    return client(...args);
+  }) as Redis["client"];
+  // a wide join window: the 20 arrivals below, 2 ms apart, all come within it
+  const reader = new MultiplexedStreamReader(command, { blockMs: 5_000, joinDelayMs: 1_000 });
+  const blockedOnXread = async () => {
+    while (!/cmd=xread.*flags=b|flags=b.*cmd=xread/.test(String(await r.client("LIST")))) await new Promise((res) => setImmediate(res));
+  };
+  try {
+    const first = reader.open(command, "sg:test:{r:burst-0}:out", "0");
+    const firstWait = first.next(5_000);
+    await blockedOnXread();
+    const subs = [];
+    const waits = [];
+    for (let i = 1; i <= 20; i++) {
+      const sub = reader.open(command, `sg:test:{r:burst-${i}}:out`, "0");
+      subs.push(sub);
+      waits.push(sub.next(5_000));
+      await new Promise((res) => setTimeout(res, 2)); // the load: arrivals spread over time, not one turn
+    }
+    for (let i = 1; i <= 20; i++) await r.xadd(`sg:test:{r:burst-${i}}:out`, "*", "e", entry(`t${i}`));
+    const got = (await Promise.all(waits)).map(texts);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => [`t${i + 1}`]));
+    expect(unblocks).toBe(1);
+    await r.xadd("sg:test:{r:burst-0}:out", "*", "e", entry("t0"));
+    expect(texts(await firstWait)).toEqual(["t0"]);
+    for (const s of [first, ...subs]) s.close();
+  } finally {
     await reader.close();
   }
 });
