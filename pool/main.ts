@@ -138,7 +138,9 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   // Commands share one connection (auto-pipelined: concurrent requests' writes go out
   // together); pub/sub needs a dedicated one (on a cluster: one per master, resubscribed
   // on the new master after a failover).
-  const redis = connectRedis(target, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+  // The append batcher already sends one turn's appends as one append-many call: wrapping
+  // that one command in an auto-pipeline too only added a Pipeline and its promises per turn.
+  const redis = connectRedis(target, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ["sg_appendMany"], maxRetriesPerRequest: 3 });
   let onSubError = (_e: Error) => {};
   const sub = shardSubscriber(redis, (e) => onSubError(e));
   closer.add(

@@ -23,6 +23,8 @@ export interface ConnectOptions {
   lazyConnect?: boolean;
   maxRetriesPerRequest?: number | null;
   enableAutoPipelining?: boolean;
+  /** commands sent on their own even with auto-pipelining (one server only) */
+  autoPipeliningIgnoredCommands?: string[];
 }
 
 /**
@@ -72,5 +74,6 @@ export function connectRedis(target: RedisTarget, o: ConnectOptions = {}): Redis
     ...(o.lazyConnect !== undefined ? { lazyConnect: o.lazyConnect } : {}),
     ...(o.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: o.maxRetriesPerRequest } : {}),
     ...(o.enableAutoPipelining ? { enableAutoPipelining: true } : {}),
+    ...(o.autoPipeliningIgnoredCommands ? { autoPipeliningIgnoredCommands: o.autoPipeliningIgnoredCommands } : {}),
   });
 }
