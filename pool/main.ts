@@ -18,7 +18,7 @@ import { defaultTokenizerThreads, PromptThreads } from "./tokenizer/prompt-threa
 import { profileOf, type ModelProfile } from "./run/model-profile.js";
 import { WorkerRegistry } from "./workers/registry.js";
 import { PoolTelemetry } from "./telemetry/telemetry.js";
-import { LoadPoller } from "./telemetry/status/loads.js";
+import { WorkerLoads } from "./telemetry/status/loads.js";
 import { buildSnapshot } from "./telemetry/status/snapshot.js";
 import { startStatusServer, type StatusServer } from "./telemetry/status/http.js";
 import type { Router } from "./routing/router.js";
@@ -65,6 +65,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
     breaker: cfg.breaker,
     hung: cfg.hung,
     loadsIntervalMs: cfg.loadsIntervalMs,
+    pollLoads: cfg.httpPort !== undefined, // the metrics and the status page show them
   });
   // Everything opened from here on is closed through this one stack (pool/closer.ts).
   const closer = new Closer();
@@ -151,7 +152,7 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
       sub.close();
     },
   );
-  const loads = new LoadPoller(() => registry.workers, cfg.loadsIntervalMs);
+  const loads = new WorkerLoads(() => registry.workers, cfg.loadsIntervalMs);
   const telemetry = new PoolTelemetry({ registry, redis, models: () => models, log, tenantLabels: cfg.metricsTenantLabels, loads });
   redis.on("error", (e) => {
     telemetry.redisError("connection", e.message);
@@ -213,8 +214,6 @@ export async function startPool(input: PoolConfigInput | PoolConfig, opts: Start
   await dispatcher.start();
   let http: StatusServer | undefined;
   if (cfg.httpPort !== undefined) {
-    loads.start();
-    closer.add("loads", () => loads.stop());
     try {
       http = await startStatusServer({
         port: cfg.httpPort,

@@ -73,6 +73,7 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
   events.setMaxListeners(0);
   const healthTimeoutMs = opts.healthCheckTimeoutMs ?? 20_000;
   const openCalls = new Set<GenCall>();
+  let getLoadsCalls = 0;
   const kvSubscribers = new Set<KvCall>();
   const pendingProbes = new Set<(healthy: boolean, message: string) => void>();
   const server = new grpc.Server(SIM_SERVER_OPTIONS);
@@ -179,6 +180,7 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
     },
 
     getLoads(call, callback) {
+      getLoadsCalls++;
       callback(null, create(TokenSpeedScheduler.method.getLoads.output, loads(info, call.request.dpRank)));
     },
 
@@ -273,6 +275,7 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
         waitingUncachedTokens: s.waitingUncachedTokens,
         genThroughput: s.genThroughput,
         cacheHitRate: s.cacheHitRate,
+        getLoadsCalls,
         openGenerateCalls: openCalls.size,
         kvSubscribers: kvSubscribers.size,
         kvSequence: s.kvSequence,

@@ -40,6 +40,8 @@ export interface SimStats {
   waitingUncachedTokens: number;
   genThroughput: number;
   cacheHitRate: number;
+  /** GetLoads calls answered since start. */
+  getLoadsCalls: number;
   /** Open Generate RPCs (an aborted request's stream stays open until the client cancels). */
   openGenerateCalls: number;
   kvSubscribers: number;

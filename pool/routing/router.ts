@@ -19,6 +19,8 @@ export interface LoadSnapshot {
   waiting: number;
   waitingUncachedTokens: number;
   tokenUsage: number;
+  /** the engine's prefix-cache hit rate, 0..1 (averaged over DP ranks) */
+  cacheHitRate: number;
   genThroughput: number;
   maxTotalTokens: number;
 }

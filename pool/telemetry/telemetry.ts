@@ -10,7 +10,7 @@ import type { ResponseEvent, Usage } from "../../contract/queue/messages.js";
 import { PoolMetrics } from "./metrics.js";
 import type { RunObserver, RunTrace } from "./run-observer.js";
 import type { ClaimedJob, QueueObserver, QueueOp } from "../queue/client.js";
-import type { LoadPoller } from "./status/loads.js";
+import type { WorkerLoads } from "./status/loads.js";
 import { readQueues, type QueueSnapshot } from "./status/queues.js";
 import { RateWindow, Ring, type RecentError } from "./status/ring.js";
 import { describeWorker, type WorkerView } from "./status/workers.js";
@@ -25,7 +25,7 @@ export interface TelemetryOptions {
   log: Logger;
   tenantLabels: number;
   /** GetLoads answers (only while the HTTP port is served) */
-  loads?: LoadPoller;
+  loads?: WorkerLoads;
   /** how many recent errors the status page keeps */
   errorCapacity?: number;
   defaultMetrics?: boolean;

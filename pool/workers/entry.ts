@@ -52,8 +52,10 @@ export interface WorkerEntry {
 export interface RegistryOptions {
   breaker: BreakerOptions;
   hung: HungOptions;
-  /** GetLoads period when the router wants loads. */
+  /** GetLoads period when the router wants loads, or pollLoads is set. */
   loadsIntervalMs: number;
+  /** poll GetLoads even when the router does not use them (the metrics and the status page show them) */
+  pollLoads?: boolean;
 }
 
 /** What the registry's parts share: the list, its events, the router, and who waits for a ready worker. */

@@ -1,4 +1,5 @@
-// GetLoads polling for the router (load-aware policies): one snapshot per worker.
+// GetLoads polling: one snapshot per worker, for the router (load-aware policies) and
+// for the metrics and the status page (telemetry/status/loads.ts reads the same snapshot).
 import type { LoadSnapshot } from "../routing/router.js";
 import type { WorkerEntry, Workers } from "./entry.js";
 
@@ -13,6 +14,7 @@ export async function pollLoads(ws: Workers, w: WorkerEntry): Promise<void> {
     waiting: l.reduce((a, x) => a + x.numWaitingReqs, 0),
     waitingUncachedTokens: l.reduce((a, x) => a + x.numWaitingUncachedTokens, 0),
     tokenUsage: l.reduce((a, x) => a + x.tokenUsage, 0) / l.length,
+    cacheHitRate: l.reduce((a, x) => a + x.cacheHitRate, 0) / l.length,
     genThroughput: l.reduce((a, x) => a + x.genThroughput, 0),
     maxTotalTokens: l.reduce((a, x) => a + x.maxTotalNumTokens, 0),
   };
@@ -20,6 +22,6 @@ export async function pollLoads(ws: Workers, w: WorkerEntry): Promise<void> {
   ws.router.loadsUpdated?.(w.address, snap);
 }
 
-/** Polls every ready worker once. */
-export const pollReadyLoads = (ws: Workers): Promise<unknown> =>
-  Promise.all(ws.workers.filter((w) => w.state === "ready").map((w) => pollLoads(ws, w)));
+/** Polls every worker that answers probes (ready, or reachable but not serving: draining) once. */
+export const pollReachableLoads = (ws: Workers): Promise<unknown> =>
+  Promise.all(ws.workers.filter((w) => w.state === "ready" || w.state === "not_ready").map((w) => pollLoads(ws, w)));

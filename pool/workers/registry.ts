@@ -9,7 +9,7 @@ import type { Router, RouteRequest } from "../routing/router.js";
 import { beginCall, endCall, frame } from "./calls.js";
 import { DEFAULT_BREAKER } from "./circuit-breaker.js";
 import { find, type CallOutcome, type CallTrack, type RegistryOptions, type WorkerEntry, type Workers } from "./entry.js";
-import { pollReadyLoads } from "./loads.js";
+import { pollReachableLoads } from "./loads.js";
 import { addWorker, drainWorker, removeWorker } from "./membership.js";
 import { pick, waitReady } from "./pick.js";
 import { markFailed, probe } from "./probes.js";
@@ -76,15 +76,21 @@ export class WorkerRegistry {
 
   /**
    * Re-probes every intervalMs. A failed call also marks a worker unreachable at once
-   * (markFailed). Starts the hung-worker watchdog and, if the router wants them, GetLoads polls.
+   * (markFailed). Starts the hung-worker watchdog and, if the router or the telemetry wants
+   * them (opts.pollLoads), GetLoads polls.
    */
   start(intervalMs: number): void {
     this.timer = setInterval(() => void this.refresh(), intervalMs);
     this.timer.unref();
     this.watchdog = setInterval(() => checkHung(this.ws), this.opts.hung.tickMs);
     this.watchdog.unref();
-    if (this.router.wantsLoads) {
-      const poll = () => void pollReadyLoads(this.ws);
+    if (this.router.wantsLoads || this.opts.pollLoads) {
+      let busy = false; // never overlap a slow round (a worker timing out) with the next
+      const poll = () => {
+        if (busy) return;
+        busy = true;
+        void pollReachableLoads(this.ws).finally(() => (busy = false));
+      };
       poll();
       this.loadsTimer = setInterval(poll, this.opts.loadsIntervalMs);
       this.loadsTimer.unref();

@@ -152,6 +152,19 @@ it("shows GetLoads numbers (KV cache hit rate) per worker", async () => {
   expect(hit).toBeLessThanOrEqual(1);
 });
 
+it("asks each worker for its loads once per interval, for routing and the metrics alike", async () => {
+  // The router (kv-aware, the default) and /metrics both use GetLoads; one poller (1 s)
+  // serves both. Counted from just after a poll, 2.5 s hold two more polls (three if a
+  // timer slips); a second poller would add two or three of its own.
+  const calls = () => sim.stats().getLoadsCalls;
+  const before = calls();
+  while (calls() === before) await new Promise((res) => setTimeout(res, 5));
+  const from = calls();
+  await new Promise((res) => setTimeout(res, 2_500)); // the window being counted, not a wait for an event
+  expect(calls() - from).toBeGreaterThanOrEqual(1);
+  expect(calls() - from).toBeLessThanOrEqual(3);
+});
+
 it("logs one request line per run with requestId, tenant, model and worker; never the prompt", async () => {
   const joined = logLines.join("\n");
   expect(joined).not.toContain(MARKER);

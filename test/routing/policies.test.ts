@@ -22,7 +22,7 @@ const w = (address: string, inFlight = 0, pendingPrefillTokens = 0, loads?: Part
   address,
   inFlight,
   pendingPrefillTokens,
-  loads: loads && { at: performance.now(), running: 0, waiting: 0, waitingUncachedTokens: 0, tokenUsage: 0, genThroughput: 0, maxTotalTokens: 0, ...loads },
+  loads: loads && { at: performance.now(), running: 0, waiting: 0, waitingUncachedTokens: 0, tokenUsage: 0, cacheHitRate: 0, genThroughput: 0, maxTotalTokens: 0, ...loads },
 });
 const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => from + i);
 const req = (ids: number[], sessionKey?: string): RouteRequest => ({ requestId: "r", model: "m", inputIds: ids, sessionKey });

@@ -1,7 +1,7 @@
 // The JSON behind the status page (GET /status.json): one consistent view of
 // this pool, its workers and the shared queue, cheap enough to poll every second.
 import type { PoolTelemetry } from "../telemetry.js";
-import type { LoadPoller, WorkerLoad } from "./loads.js";
+import type { WorkerLoads, WorkerLoad } from "./loads.js";
 import type { RecentError } from "./ring.js";
 import type { WorkerView } from "./workers.js";
 
@@ -29,7 +29,7 @@ export interface SnapshotSource {
   models: string[];
   startedAt: number;
   telemetry: PoolTelemetry;
-  loads: LoadPoller;
+  loads: WorkerLoads;
 }
 
 export async function buildSnapshot(s: SnapshotSource): Promise<StatusSnapshot> {
