@@ -2,7 +2,8 @@
 // from the workers arrive in separate I/O callbacks, so a per-tick batch (ioredis
 // auto-pipelining) holds one append; a turn holds ~30 at 64 streams. The batch goes out
 // from setImmediate, right after the turn's I/O callbacks: no timer, no added wait
-// beyond the turn. Each caller still gets its own result (fenced, cancelled).
+// beyond the turn. Each caller still gets its own result (fenced, cancelled), through
+// a callback (add: the per-token path, no promise per append) or a promise (append).
 //  - one Redis: one append-many.lua call for the turn (every append of a failed call
 //    gets the error);
 //  - a Redis Cluster: the keys span slots, so each request keeps its own append.lua,
@@ -17,11 +18,26 @@ import { append, appendMany, appendPipelined, type AppendItem, type Outcome } fr
 /** requests per script call or pipeline: bounds one call's KEYS and its time inside Redis */
 const MAX_BATCH = 256;
 
+/** Gets one append's outcome, or the error of the call it went out in. */
+export type AppendDone = (r: Outcome | Error) => void;
+
 /** An append waiting for its turn's call, and how to answer its caller. */
 interface Pending {
   item: AppendItem;
-  resolve: (r: Outcome) => void;
-  reject: (e: unknown) => void;
+  done: AppendDone;
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/** Answers one caller; a caller that throws (a bug) cannot keep the others of its call from their answers. */
+function answer(p: Pending, r: Outcome | Error): void {
+  try {
+    p.done(r);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
 }
 
 /** Sends one turn's appends and answers each caller (no extra promise per token on this path). */
@@ -36,14 +52,17 @@ export class AppendBatcher {
     this.send = redis.isCluster ? perMaster(redis, leaseMs) : oneScript(redis, leaseMs);
   }
 
+  /** Queues an append for this turn's call; `done` is called once with its outcome. */
+  add(item: AppendItem, done: AppendDone): void {
+    this.pending.push({ item, done });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
   append(item: AppendItem): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.add(item, (r) => (r instanceof Error ? reject(r) : resolve(r))));
   }
 
   private flush(): void {
@@ -61,8 +80,8 @@ function oneScript(redis: Redis, leaseMs: number): SendTurn {
       leaseMs,
       part.map((p) => p.item),
     ).then(
-      (results) => part.forEach((p, j) => p.resolve(results[j] ?? "fenced")),
-      (e) => part.forEach((p) => p.reject(e)),
+      (results) => part.forEach((p, j) => answer(p, results[j] ?? "fenced")),
+      (e) => part.forEach((p) => answer(p, asError(e))),
     );
   };
 }
@@ -72,7 +91,10 @@ const MOVED_SLOT = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 function perMaster(redis: Redis, leaseMs: number): SendTurn {
   const cluster = redis as unknown as Cluster;
-  const alone = (p: Pending) => void append(redis, { ...p.item, leaseMs, notify: true }).then(p.resolve, p.reject);
+  const alone = (p: Pending) => void append(redis, { ...p.item, leaseMs, notify: true }).then(
+      (r) => answer(p, r),
+      (e) => answer(p, asError(e)),
+    );
   return (part) => {
     // Grouped as ioredis checks a cluster pipeline: by the nodes serving each slot.
     const groups = new Map<string, Pending[]>();
@@ -96,8 +118,8 @@ function perMaster(redis: Redis, leaseMs: number): SendTurn {
             const r = results[j]!;
             if (r instanceof Error) {
               if (MOVED_SLOT.test(r.message)) alone(p);
-              else p.reject(r);
-            } else p.resolve(r);
+              else answer(p, r);
+            } else answer(p, r);
           }),
         () => group.forEach(alone),
       );

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { keys } from "../../contract/queue/keys.js";
 import { ack } from "../../contract/queue/scripts/ack.js";
 import { AppendBatcher } from "./append-batcher.js";
+import type { Outcome } from "../../contract/queue/scripts/append.js";
 import { claim, type ClaimReply } from "../../contract/queue/scripts/claim.js";
 import { extend } from "../../contract/queue/scripts/extend.js";
 import { reap } from "../../contract/queue/scripts/reap.js";
@@ -85,6 +86,11 @@ export class QueueClient {
    * Appends events fenced by the write lease; "fenced" = another pool owns the request now;
    * "cancelled" = (a lease refresh, no events) the client cancelled it.
    */
+  /** append() for the per-token path: the outcome goes to `done` (no promise per append). */
+  appendThen(rid: string, token: string, events: readonly ResponseEvent[], done: (r: Result<Outcome>) => void): void {
+    this.batcher.add({ rid, token, events }, (r) => done(r instanceof Error ? this.fail("append", r) : ok(r)));
+  }
+
   async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
     try {
       return ok(await this.batcher.append({ rid, token, events }));

@@ -52,6 +52,8 @@ export class ChoiceState {
   private readonly matcher: StopMatcher;
   private readonly eos: ReadonlySet<number>;
   private readonly parser: OutputParser | undefined;
+  /** one id at a time to the decoder, without an array per token (decoders do not keep it) */
+  private readonly oneId = [0];
 
   constructor(
     readonly index: number,
@@ -81,8 +83,10 @@ export class ChoiceState {
       }
       delta.token_ids.push(id);
       this.tokenIds.push(id);
-      const r = this.matcher.push(this.decoder.push([id]));
-      const [contentBefore, reasoningBefore] = [delta.text.length, delta.reasoning.length];
+      this.oneId[0] = id;
+      const r = this.matcher.push(this.decoder.push(this.oneId));
+      const contentBefore = delta.text.length;
+      const reasoningBefore = delta.reasoning.length;
       this.add(delta, r.text);
       // A token counts as reasoning while the parser is inside the reasoning part, or when
       // its text went to reasoning only (the token that closes it).

@@ -75,15 +75,16 @@ export class RequestRun {
     this.log = deps.log.child({ requestId: claimed.rid, tenant: claimed.job?.tenant_id, model: claimed.model, attempt: claimed.attempt });
     this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
-      async (events) => {
+      (events, done) => {
         const startedAt = performance.now();
-        const r = await deps.queue.append(this.rid, this.token, events);
-        if (r.ok && r.value === "ok") {
-          // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
-          this.leaseRefreshedAt = startedAt;
-          this.trace.written(events);
-        }
-        return r;
+        deps.queue.appendThen(this.rid, this.token, events, (r) => {
+          if (r.ok && r.value === "ok") {
+            // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
+            this.leaseRefreshedAt = startedAt;
+            this.trace.written(events);
+          }
+          done(r);
+        });
       },
       (why) => {
         this.log.warn({ why, failure: this.writer.failure }, "lost the response stream; abandoning the request");

@@ -70,3 +70,19 @@ it("a failed call rejects every append it carried", async () => {
   const results = await Promise.allSettled([batcher.append({ rid: "f-1", token: "p:1", events: [] }), batcher.append({ rid: "f-2", token: "p:1", events: [] })]);
   expect(results.map((x) => x.status)).toEqual(["rejected", "rejected"]);
 });
+
+it("a caller whose callback throws does not keep the others of its call from their answers", async () => {
+  await lease("x-1", "p:1");
+  await lease("x-2", "p:1");
+  const batcher = new AppendBatcher(r, 5_000);
+  const thrown = new Promise<unknown>((resolve) => process.once("uncaughtException", resolve));
+  const second = new Promise((resolve) => {
+    batcher.add({ rid: "x-1", token: "p:1", events: [chunk("a")] }, () => {
+      throw new Error("a bug in the first caller");
+    });
+    batcher.add({ rid: "x-2", token: "p:1", events: [chunk("b")] }, resolve);
+  });
+  expect(await second).toBe("ok");
+  // the bug still surfaces, as an uncaught exception, once every caller is answered
+  expect(String(await thrown)).toContain("a bug in the first caller");
+});
