@@ -43,7 +43,7 @@ it("finish waits for the write in flight, then sends what is pending with the te
   const { w, calls } = harness();
   w.push(delta(0, "a", [1]));
   w.push(delta(0, "b", [2], "stop"));
-  const done: ResponseEvent = { type: "done", usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } } as ResponseEvent;
+  const done: ResponseEvent = { type: "done", usage: { prompt_tokens: 1, completion_tokens: 2, cached_tokens: 0 } };
   const finished = w.finish(done);
   await Promise.resolve();
   expect(calls).toHaveLength(1);
