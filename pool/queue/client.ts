@@ -86,17 +86,13 @@ export class QueueClient {
    * Appends events fenced by the write lease; "fenced" = another pool owns the request now;
    * "cancelled" = (a lease refresh, no events) the client cancelled it.
    */
+  append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<Outcome>> {
+    return new Promise((resolve) => this.appendThen(rid, token, events, resolve));
+  }
+
   /** append() for the per-token path: the outcome goes to `done` (no promise per append). */
   appendThen(rid: string, token: string, events: readonly ResponseEvent[], done: (r: Result<Outcome>) => void): void {
     this.batcher.add({ rid, token, events }, (r) => done(r instanceof Error ? this.fail("append", r) : ok(r)));
-  }
-
-  async append(rid: string, token: string, events: readonly ResponseEvent[]): Promise<Result<"ok" | "fenced" | "cancelled">> {
-    try {
-      return ok(await this.batcher.append({ rid, token, events }));
-    } catch (e) {
-      return this.fail("append", e);
-    }
   }
 
   /** Extends the leases of held jobs; returns the rids lost to another owner. */

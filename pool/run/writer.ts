@@ -4,9 +4,10 @@
 // the number of Redis operations per request is bounded by round trips, not tokens.
 //
 // This runs once per token per request, so it is written to allocate little: a write
-// is a callback, not a chain of async functions and promises (at 256 streams the old
-// chain, four awaits deep per write, cost the pool ~10% of its CPU), and a pushed
-// delta is owned, not copied.
+// is a callback, not a chain of async functions and promises (the old chain, four
+// awaits deep per write, was ~10% of the pool's main-thread profile at 256 streams;
+// the callback form measured ~4.5% less pool CPU there), and a pushed delta is owned,
+// not copied.
 import type { ResponseEvent } from "../../contract/queue/messages.js";
 import type { ChoiceDelta } from "./choice.js";
 import type { Result } from "../../contract/result.js";

@@ -3,8 +3,11 @@
 import type { LoadSnapshot } from "../routing/router.js";
 import type { WorkerEntry, Workers } from "./entry.js";
 
+/** How long one GetLoads call may take at a given polling interval. */
+export const loadsCallTimeoutMs = (intervalMs: number): number => Math.max(500, intervalMs);
+
 export async function pollLoads(ws: Workers, w: WorkerEntry): Promise<void> {
-  const r = await w.client.getLoads(Math.max(500, ws.opts.loadsIntervalMs));
+  const r = await w.client.getLoads(loadsCallTimeoutMs(ws.opts.loadsIntervalMs));
   // An empty list means "no data" (wire §3.8); errors keep the last snapshot until it goes stale.
   if (!r.ok || r.value.loads.length === 0) return;
   const l = r.value.loads;

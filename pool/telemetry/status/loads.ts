@@ -5,6 +5,7 @@
 // asked every worker twice a second, which an idle pool and its workers paid for
 // (idle, alternated runs: 7-12 ms/s of pool CPU and 2-3 ms/s per simulated worker).
 import type { WorkerEntry } from "../../workers/registry.js";
+import { loadsCallTimeoutMs } from "../../workers/loads.js";
 
 export interface WorkerLoad {
   running: number;
@@ -30,7 +31,7 @@ export class WorkerLoads {
     const l = this.workers().find((w) => w.address === address)?.loads;
     if (!l) return undefined;
     const ageMs = performance.now() - l.at;
-    if (ageMs > 3 * this.intervalMs + Math.max(500, this.intervalMs)) return undefined;
+    if (ageMs > 3 * this.intervalMs + loadsCallTimeoutMs(this.intervalMs)) return undefined;
     return { running: l.running, waiting: l.waiting, kvUsage: l.tokenUsage, cacheHitRate: l.cacheHitRate, genThroughput: l.genThroughput, at: Date.now() - ageMs };
   }
 }
