@@ -161,6 +161,7 @@ export async function startSimWorker(opts: SimOptions = {}): Promise<SimWorker> 
       const family = engine.findFamily(rid);
       for (const s of family) engine.remove(s);
       if (family.length) events.emit("abort", rid);
+      events.emit("abort-call", rid);
       // Like the engine front-end: the open Generate stream is NOT ended; it just gets no more frames.
       callback(
         null,

@@ -59,7 +59,8 @@ export interface SimWorker {
   model: string;
   /**
    * Observability: "start" (requestId), "finish" (requestId), "cancel" (requestId, atMs epoch ms
-   * = performance.timeOrigin + performance.now()), "abort" (requestId).
+   * = performance.timeOrigin + performance.now()), "abort" (requestId, when an Abort RPC found
+   * running sequences), "abort-call" (requestId, every Abort RPC, found or not).
    */
   events: EventEmitter;
   faults: FaultControl;

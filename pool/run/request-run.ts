@@ -213,35 +213,49 @@ export class RequestRun {
     let outcome: CallOutcome = "neutral";
     const base = choices.map((c) => c.generated);
     const baseIds = choices.map((c) => c.tokenIds.length);
+    // A frame the run cannot use ends the call with an error of ours (the worker's call is stopped).
+    let local: RpcError | undefined;
+    const refuse = (e: RpcError) => {
+      local = e;
+      return "stop" as const;
+    };
     try {
-      for await (const ev of worker.client.generate(buildGenerateRequest(job, plan), track.abort.signal)) {
-        if (ev.kind !== "error") registry.frame(track);
-        else outcome = isRetryable(ev.error.code) ? "failure" : "neutral";
-        if (ev.kind === "error") {
-          this.trace.workerError(worker.address, ev.error.codeName, ev.error.message);
-          if (ev.error.code === Status.UNAVAILABLE) registry.markFailed(worker);
-          return ev.error;
-        }
-        const f = ev.kind === "chunk" ? ev.chunk : ev.complete;
-        const c = choices[f.index];
-        if (!c) return localRpcError(Status.INTERNAL, `worker sent choice index ${f.index} for n=${plan.n}`);
-        if (f.cachedTokens > this.cachedTokens) this.cachedTokens = f.cachedTokens;
-        if (ev.kind === "chunk") {
-          this.trace.tokens(worker.address, ev.chunk.tokenIds.length);
-          this.writer.push(c.accept(ev.chunk.tokenIds, logprobsOf(ev.chunk.outputLogprobs)));
-        } else {
-          const done = ev.complete;
-          // Streaming complete.output_ids repeats the last chunk's ids (real servicer) or
-          // holds them all (smg mock): never use them for text, only counts and reason.
-          if (done.finishReason === "abort") return localRpcError(Status.INTERNAL, "the worker aborted the request");
-          const reason = done.finishReason === "length" ? "length" : "stop";
-          const matched = done.matchedStop.case === "matchedStopStr" ? done.matchedStop.value : undefined;
-          this.writer.push(c.complete(reason, matched));
-          c.generated = Math.max(c.generated, base[f.index] + done.completionTokens);
-        }
-        // A gateway stop match the worker has not seen yet: stop the call (drop sends Abort).
-        if (choices.every((x) => x.finish) && choices.some((x) => x.stoppedLocally) && ev.kind === "chunk") break;
+      const remote = await worker.client.generate(
+        buildGenerateRequest(job, plan),
+        {
+          chunk: (chunk) => {
+            registry.frame(track);
+            const c = choices[chunk.index];
+            if (!c) return refuse(localRpcError(Status.INTERNAL, `worker sent choice index ${chunk.index} for n=${plan.n}`));
+            if (chunk.cachedTokens > this.cachedTokens) this.cachedTokens = chunk.cachedTokens;
+            this.trace.tokens(worker.address, chunk.tokenIds.length);
+            this.writer.push(c.accept(chunk.tokenIds, logprobsOf(chunk.outputLogprobs)));
+            // A gateway stop match the worker has not seen yet: stop the call (sends Abort).
+            if (choices.every((x) => x.finish) && choices.some((x) => x.stoppedLocally)) return "stop";
+          },
+          complete: (done) => {
+            registry.frame(track);
+            const c = choices[done.index];
+            if (!c) return refuse(localRpcError(Status.INTERNAL, `worker sent choice index ${done.index} for n=${plan.n}`));
+            if (done.cachedTokens > this.cachedTokens) this.cachedTokens = done.cachedTokens;
+            // Streaming complete.output_ids repeats the last chunk's ids (real servicer) or
+            // holds them all (smg mock): never use them for text, only counts and reason.
+            if (done.finishReason === "abort") return refuse(localRpcError(Status.INTERNAL, "the worker aborted the request"));
+            const reason = done.finishReason === "length" ? "length" : "stop";
+            const matched = done.matchedStop.case === "matchedStopStr" ? done.matchedStop.value : undefined;
+            this.writer.push(c.complete(reason, matched));
+            c.generated = Math.max(c.generated, base[done.index] + done.completionTokens);
+          },
+        },
+        track.abort.signal,
+      );
+      if (remote) {
+        outcome = isRetryable(remote.code) ? "failure" : "neutral";
+        this.trace.workerError(worker.address, remote.codeName, remote.message);
+        if (remote.code === Status.UNAVAILABLE) registry.markFailed(worker);
+        return remote;
       }
+      if (local) return local;
       if (this.stopReason) return undefined;
       if (track.workerFailure) {
         // The registry cancelled the call (worker hung or removed): migrate it.

@@ -29,11 +29,15 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 
 export type GenerateRequestInit = MessageInitShape<typeof GenerateRequestSchema>;
 
-export type GenerateEvent =
-  | { kind: "chunk"; chunk: GenerateStreamChunk }
-  | { kind: "complete"; complete: GenerateComplete }
-  /** The call failed (status other than OK), possibly after some frames. Always the last event. */
-  | { kind: "error"; error: RpcError };
+/** A frame handler's answer: nothing (keep reading) or "stop" (the caller is done with the call). */
+export type FrameVerdict = void | "stop";
+
+/** Per-frame handlers of a Generate call; they run synchronously as each frame arrives. */
+export interface GenerateHandlers {
+  chunk(chunk: GenerateStreamChunk): FrameVerdict;
+  /** one per choice index (n>1 sends n of them) */
+  complete(complete: GenerateComplete): FrameVerdict;
+}
 
 /** "grpc://host:port" and "http://host:port" -> "host:port" (plaintext only for now). */
 export function grpcTarget(address: string): string {
@@ -51,38 +55,52 @@ export class WorkerClient {
   }
 
   /**
-   * Streams Generate frames. Reads until the stream ends (n>1 yields one complete per
-   * index). If the caller stops early (break, or `signal` aborts) before the stream
-   * ended, the call is cancelled AND a best-effort Abort is sent, since a worker may
-   * keep generating for an rid whose stream is merely gone (wire §3.5, §7.5).
+   * Runs a Generate call, handing each frame to `h` as it arrives (callbacks on the
+   * stream's data events: an async iterator over the call cost promises and objects
+   * per token on the pool's hottest path). Resolves when the call is over: with the
+   * worker's error (a status other than OK, possibly after some frames), else undefined
+   * (the stream ended, a handler said "stop", or `signal` aborted).
+   * A call stopped before its stream ended is cancelled AND sent a best-effort Abort,
+   * since a worker may keep generating for an rid whose stream is merely gone (wire
+   * §3.5, §7.5). A handler that throws ends the call the same way and rejects.
    */
-  async *generate(req: GenerateRequestInit, signal?: AbortSignal): AsyncGenerator<GenerateEvent, void, void> {
+  generate(req: GenerateRequestInit, h: GenerateHandlers, signal?: AbortSignal): Promise<RpcError | undefined> {
+    if (signal?.aborted) return Promise.resolve(undefined);
     const rid = req.requestId ?? "";
-    if (signal?.aborted) return;
-    const call = this.sched.generate(req);
-    let ended = false;
-    const drop = () => {
-      if (ended) return;
-      ended = true;
-      call.cancel();
-      void this.abort(rid, "Stream dropped");
-    };
-    signal?.addEventListener("abort", drop, { once: true });
-    try {
-      for await (const msg of call as AsyncIterable<{ response: { case: string | undefined; value?: unknown } }>) {
+    return new Promise((resolve, reject) => {
+      const call = this.sched.generate(req);
+      let ended = false;
+      const end = (error: RpcError | undefined, thrown?: unknown) => {
+        if (ended) return;
+        ended = true;
+        signal?.removeEventListener("abort", drop);
+        if (thrown !== undefined) reject(thrown);
+        else resolve(error);
+      };
+      // We stop before the stream ended: cancel it (its "error" is then ours, ignored) and Abort.
+      const stopEarly = (thrown?: unknown) => {
+        if (ended) return;
+        end(undefined, thrown);
+        call.cancel();
+        void this.abort(rid, "Stream dropped");
+      };
+      const drop = () => stopEarly();
+      signal?.addEventListener("abort", drop, { once: true });
+      call.on("data", (msg: { response: { case: string | undefined; value?: unknown } }) => {
+        if (ended) return;
         const r = msg.response;
-        if (r.case === "chunk") yield { kind: "chunk", chunk: r.value as GenerateStreamChunk };
-        else if (r.case === "complete") yield { kind: "complete", complete: r.value as GenerateComplete };
-      }
-      ended = true;
-    } catch (e) {
-      if (ended) return; // we cancelled it ourselves
-      ended = true;
-      yield { kind: "error", error: toRpcError(e) };
-    } finally {
-      signal?.removeEventListener("abort", drop);
-      drop();
-    }
+        let verdict: FrameVerdict = undefined;
+        try {
+          if (r.case === "chunk") verdict = h.chunk(r.value as GenerateStreamChunk);
+          else if (r.case === "complete") verdict = h.complete(r.value as GenerateComplete);
+        } catch (e) {
+          return stopEarly(e ?? new Error("a Generate frame handler threw"));
+        }
+        if (verdict === "stop") stopEarly();
+      });
+      call.on("error", (e: unknown) => end(toRpcError(e)));
+      call.on("end", () => end(undefined));
+    });
   }
 
   /** Fire-and-forget friendly: never rejects; AbortResponse.success is ignored on purpose. */

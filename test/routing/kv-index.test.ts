@@ -38,10 +38,11 @@ const range = (n: number, from: number) => Array.from({ length: n }, (_, i) => f
 /** Runs one generation; returns the worker's cached_tokens. */
 async function gen(rid: string, ids: number[], maxNew = 3): Promise<number> {
   let cached = -1;
-  for await (const ev of client.generate({ requestId: rid, tokenized: { inputIds: ids }, samplingParams: { maxNewTokens: maxNew, temperature: 0 }, stream: true })) {
-    if (ev.kind === "error") throw new Error(ev.error.message);
-    if (ev.kind === "complete") cached = ev.complete.cachedTokens;
-  }
+  const error = await client.generate(
+    { requestId: rid, tokenized: { inputIds: ids }, samplingParams: { maxNewTokens: maxNew, temperature: 0 }, stream: true },
+    { chunk: () => {}, complete: (c) => void (cached = c.cachedTokens) },
+  );
+  if (error) throw new Error(error.message);
   return cached;
 }
 
