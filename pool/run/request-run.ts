@@ -219,25 +219,29 @@ export class RequestRun {
       local = e;
       return "stop" as const;
     };
+    /** Every frame: counted for the registry; its choice (undefined: an index the call did not ask for). */
+    const choiceOf = (f: { index: number; cachedTokens: number }) => {
+      registry.frame(track);
+      const c = choices[f.index];
+      if (c && f.cachedTokens > this.cachedTokens) this.cachedTokens = f.cachedTokens;
+      return c;
+    };
+    const badIndex = (index: number) => refuse(localRpcError(Status.INTERNAL, `worker sent choice index ${index} for n=${plan.n}`));
     try {
       const remote = await worker.client.generate(
         buildGenerateRequest(job, plan),
         {
           chunk: (chunk) => {
-            registry.frame(track);
-            const c = choices[chunk.index];
-            if (!c) return refuse(localRpcError(Status.INTERNAL, `worker sent choice index ${chunk.index} for n=${plan.n}`));
-            if (chunk.cachedTokens > this.cachedTokens) this.cachedTokens = chunk.cachedTokens;
+            const c = choiceOf(chunk);
+            if (!c) return badIndex(chunk.index);
             this.trace.tokens(worker.address, chunk.tokenIds.length);
             this.writer.push(c.accept(chunk.tokenIds, logprobsOf(chunk.outputLogprobs)));
             // A gateway stop match the worker has not seen yet: stop the call (sends Abort).
             if (choices.every((x) => x.finish) && choices.some((x) => x.stoppedLocally)) return "stop";
           },
           complete: (done) => {
-            registry.frame(track);
-            const c = choices[done.index];
-            if (!c) return refuse(localRpcError(Status.INTERNAL, `worker sent choice index ${done.index} for n=${plan.n}`));
-            if (done.cachedTokens > this.cachedTokens) this.cachedTokens = done.cachedTokens;
+            const c = choiceOf(done);
+            if (!c) return badIndex(done.index);
             // Streaming complete.output_ids repeats the last chunk's ids (real servicer) or
             // holds them all (smg mock): never use them for text, only counts and reason.
             if (done.finishReason === "abort") return refuse(localRpcError(Status.INTERNAL, "the worker aborted the request"));
