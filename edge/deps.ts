@@ -27,7 +27,7 @@ export interface EdgeDeps {
    * one across requests), released when the response ends, streams included.
    */
   redis(): Promise<RedisLease>;
-  /** How SSE reads a request's response stream (multiplexed on Node, per-request on Workers). */
+  /** How SSE reads a request's response stream (pushed or notified on Node, per-request on Workers). */
   streams: ResponseStreamReader;
   /** ms since epoch; default Date.now */
   now?(): number;

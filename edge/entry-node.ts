@@ -7,6 +7,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { connectRedis } from "../contract/node/redis-connect.js";
 import { shardSubscriber } from "../contract/node/shard-subscriber.js";
 import { ClusterStreamReader } from "./node/cluster-streams.js";
+import { PushedStreamReader } from "./node/pushed-streams.js";
 import { directSse } from "./node/sse-direct.js";
 import { nodeRequestIo } from "./node/request-io.js";
 import { coalesceWrites } from "../contract/node/coalesce-writes.js";
@@ -16,7 +17,6 @@ import { pino } from "pino";
 import { createApp } from "./app.js";
 import { EdgeLifecycle } from "./lifecycle.js";
 import type { EdgeConfigInput, Logger } from "./config.js";
-import { MultiplexedStreamReader } from "./streams/multiplexed.js";
 import { openAdmission, type Admission } from "./admission.js";
 import { quotaAdmission } from "./quota-admission.js";
 import { PromEdgeMetrics, serveMetrics, type MetricsServer } from "./node/metrics-prom.js";
@@ -95,15 +95,17 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
     logger.warn({ err: err.message }, "redis connection error");
   });
   await redis.connect();
-  // On a cluster no XREAD may span slots: the reader is told of new entries by sharded
-  // pub/sub instead (its own subscriber client; edge/node/cluster-streams.ts).
+  // One Redis: the pool pushes the entries to this process's channel (edge/node/pushed-streams.ts).
+  // On a cluster a script can publish only in its own slot: the reader is told of new
+  // entries per stream and reads them (its own subscriber client; edge/node/cluster-streams.ts).
   const streams = redis.isCluster
     ? new ClusterStreamReader(
         redis,
         shardSubscriber(redis, (err) => logger.warn({ err: err.message }, "stream notifications: redis error")),
         { logger },
       )
-    : new MultiplexedStreamReader(redis, { logger });
+    : new PushedStreamReader(redis, { logger });
+  if (streams instanceof PushedStreamReader) await streams.start();
   const lifecycle = new EdgeLifecycle();
   const bodyCheck = opts.bodyCheck && opts.bodyCheck.threads > 0 ? new ThreadBodyChecker(opts.bodyCheck.threads, opts.bodyCheck.minBytes) : undefined;
   await bodyCheck?.warm();

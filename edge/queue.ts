@@ -80,16 +80,19 @@ export const enqueueJob = (redis: Redis, job: Job, maxQueued: number): Promise<n
  * them in order, so the meta exists before any pool can claim the job.
  * On a cluster the two live in different slots (often on different masters), so
  * the meta is written first and the enqueue follows once it is stored: same order,
- * one more round trip. Returns the queue position, or null when the tenant's queue is full.
+ * one more round trip. `pushChannel` (a single Redis only) is the edge reader's channel
+ * the append scripts push the response's entries to, registered before any pool can write.
+ * Returns the queue position, or null when the tenant's queue is full.
  */
-export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number): Promise<number | null> {
+export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number, pushChannel?: string): Promise<number | null> {
   if (redis.isCluster) {
     await redis.multi().hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S).exec();
     return enqueue(redis, job, maxQueued);
   }
   const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
+  if (pushChannel) p.sadd(keys.pushTo(job.id), pushChannel).expire(keys.pushTo(job.id), REQUEST_TTL_S);
   const res = await execOrThrow(enqueueOn(redis, p, job, maxQueued), "enqueue");
-  return position(res[2]);
+  return position(res[res.length - 1]);
 }
 
 /** Runs a pipeline; its replies in order, or the first command's error (a pipeline has no rollback: callers order their steps). */

@@ -86,7 +86,8 @@ export async function* follow(deps: ResolvedDeps, conn: Redis, t: RelayTarget, s
   let seen = !fromStart;
   let deadlineApplies = true;
   const continuity = new TokenContinuity(fromStart);
-  const sub = deps.streams.open(conn, key, t.afterId);
+  // The original request registered the reader's push channel with its meta (edge/api/submit.ts).
+  const sub = deps.streams.open(conn, key, t.afterId, t.attach === 1);
   try {
     for (;;) {
       if (signal.aborted) return;

@@ -37,6 +37,11 @@ export const keys = {
   writeLease: (rid: string) => `${PREFIX}:{r:${rid}}:lease`,
   /** STRING set when the client went away or asked to stop; value = reason. */
   cancel: (rid: string) => `${PREFIX}:{r:${rid}}:cancel`,
+  /**
+   * SET of the edge channels (edgeChannel) a single Redis pushes out(rid)'s new entries to:
+   * each edge process relaying the request adds its own (with the meta, or at a resume).
+   */
+  pushTo: (rid: string) => `${PREFIX}:{r:${rid}}:push`,
   /** HASH edge-only request metadata (m = JSON: owning tenant, model, stream flags; a = attach count), so a resume can be authorized after the Job is acked. */
   meta: (rid: string) => `${PREFIX}:{r:${rid}}:meta`,
 
@@ -122,8 +127,21 @@ export const cancelChannel = (poolId: string) => `${PREFIX}:{p:${poolId}}:cancel
  */
 export const streamChannel = (rid: string) => `${PREFIX}:{r:${rid}}:notify`;
 
+/**
+ * On a single Redis, the channel of one Node edge process: the append scripts push the
+ * new entries of every stream whose keys.pushTo names it (edge/node/pushed-streams.ts).
+ * One subscription per edge process, whatever the number of streams it relays.
+ */
+export const edgeChannel = (edgeId: string) => `${PREFIX}:edge:${edgeId}:push`;
+
 /** streamChannel of the request whose response stream is `outKey` (keys.out(rid)). */
 export const streamChannelOfOut = (outKey: string) => outKey.replace(/:out$/, ":notify");
+
+/** The response stream (keys.out) whose streamChannel is `channel`. */
+export const outOfStreamChannel = (channel: string) => channel.replace(/:notify$/, ":out");
+
+/** keys.pushTo of the request whose response stream is `outKey` (keys.out(rid)). */
+export const pushToOfOut = (outKey: string) => outKey.replace(/:out$/, ":push");
 
 /**
  * Shard channel enqueue.lua publishes to after an enqueue (message = model), so idle

@@ -106,7 +106,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
     ...(surface.echo ? { echo: surface.echo } : {}),
   };
   const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
-  const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued);
+  const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued, deps.streams.pushChannel);
   if (position === null) {
     await deleteMeta(conn, rid);
     if (!surface.countOnly) await deps.admission.release(conn, admissionReq, decision.keyScoped);

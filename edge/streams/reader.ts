@@ -1,8 +1,10 @@
-// How the SSE relay reads a request's response stream (keys.out(rid)). Two
-// implementations, picked at the entry:
-//  - multiplexed (Node): one blocking XREAD per process over every open
-//    stream, fanned out to subscribers, so 500 open SSE streams cost one
-//    extra Redis connection, not 500;
+// How the SSE relay reads a request's response stream (keys.out(rid)).
+// Implementations, picked at the entry:
+//  - pushed (Node, one Redis): the pool's append scripts push new entries to
+//    this process's channel, so 500 open SSE streams cost one extra Redis
+//    connection, not 500 (edge/node/pushed-streams.ts);
+//  - cluster (Node, Redis Cluster): per-stream notifications, then a read
+//    (edge/node/cluster-streams.ts);
 //  - per-request (Workers): XREAD BLOCK on the request's own connection,
 //    because workerd cannot share a connection across requests anyway.
 // Either way the Redis Stream is the durable log: a subscription starts after
@@ -27,10 +29,17 @@ export interface ResponseSubscription {
 
 export interface ResponseStreamReader {
   /**
+   * The channel the append scripts push new entries to for this reader (keys.pushTo), if it
+   * takes pushes: a new request registers it with its meta, before it is queued.
+   */
+  readonly pushChannel?: string;
+  /**
    * Subscribes to stream `key` from after entry `afterId` ("0" = from the start).
    * `conn` is the request's connection (used by the per-request reader only).
+   * `registered`: pushChannel was registered before anything could be written (a new
+   * request), so every entry will be pushed and nothing needs reading now.
    */
-  open(conn: Redis, key: string, afterId: string): ResponseSubscription;
+  open(conn: Redis, key: string, afterId: string, registered?: boolean): ResponseSubscription;
   /** Stops background work (the multiplexed reader's loop and connection). */
   close?(): Promise<void>;
 }

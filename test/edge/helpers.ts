@@ -1,12 +1,14 @@
 // Shared setup for the edge tests: a private redis-server, a Node edge on a
 // free port, seeded tenants, and a FakePool that plays the pool's side of the
-// Redis contract (claim from the tenant list, XADD ResponseEvents to out(rid)).
+// Redis contract (claim from the tenant list, append ResponseEvents to out(rid) with the
+// pool's own append script, which also pushes them to the edge).
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { startNodeEdge, type NodeEdge } from "../../edge/entry-node.js";
 import type { EdgeConfigInput } from "../../edge/config.js";
 import { seedApiKey, type SeedApiKeyOptions } from "../../edge/tenants.js";
-import { keys } from "../../contract/queue/keys.js";
+import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
+import { runScript } from "../../contract/queue/lua/index.js";
 import { JobSchema, type ErrorInfo, type Job, type ResponseEvent, type Usage } from "../../contract/queue/messages.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
@@ -79,6 +81,8 @@ export async function registerPool(r: Redis, poolId: string, models: string[], t
   await r.zadd(keys.pools(), Date.now() + ttlMs, poolId);
 }
 
+const FAKE_TOKEN = "fake-pool:1";
+
 /** The pool's side of the contract, driven step by step by a test. */
 export class FakePool {
   private readonly blocking: Redis;
@@ -96,14 +100,20 @@ export class FakePool {
     const rid = res[1];
     const raw = await this.r.hget(keys.jobs(model), rid);
     const job = JobSchema.parse(JSON.parse(raw!));
-    await this.r.hset(keys.owners(model), rid, "fake-pool:1");
+    await this.r.hset(keys.owners(model), rid, FAKE_TOKEN);
     await this.r.zadd(keys.leases(model), Date.now() + 30_000, rid);
     return job;
   }
 
-  /** XADDs one ResponseEvent; returns the entry id (what the client sees as the SSE id). */
+  /**
+   * Appends one ResponseEvent as the pool does (append.lua under this fake pool's write
+   * lease, so the entry is pushed to the edges relaying it); returns the entry id (what the
+   * client sees as the SSE id).
+   */
   async write(rid: string, ev: ResponseEvent): Promise<string> {
-    return (await this.r.xadd(keys.out(rid), "*", "e", JSON.stringify(ev)))!;
+    await this.r.set(keys.writeLease(rid), FAKE_TOKEN, "PX", 30_000);
+    const ids = await runScript<string[]>(this.r, "append", [keys.out(rid), keys.writeLease(rid), keys.cancel(rid), keys.pushTo(rid)], [FAKE_TOKEN, 30_000, REQUEST_TTL_S, "", JSON.stringify(ev)]);
+    return ids[0]!;
   }
 
   chunk(rid: string, text: string, finish: "stop" | "length" | null = null, index = 0): Promise<string> {

@@ -1,8 +1,9 @@
 // Many open SSE streams on one Node edge process share a bounded number of
-// Redis connections: the shared command connection plus one multiplexed
-// blocking reader, however many streams are open.
+// Redis connections: the shared command connection plus one subscriber that the
+// pool pushes every stream's entries to, however many streams are open.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
+import { appendMany } from "../../contract/queue/scripts/append.js";
 import { MODEL, SseReader, chatBody, post, startHarness, type EdgeHarness } from "./helpers.js";
 
 let h: EdgeHarness;
@@ -36,15 +37,25 @@ it(`${STREAMS} concurrent streams use a bounded number of Redis connections`, as
   expect(during.edge).toBeLessThanOrEqual(2);
   expect(during.total).toBeLessThanOrEqual(before.total + 1);
 
-  // Play the pool for all of them at once: each stream gets its own text.
+  // Play the pool for all of them at once, with its one-call append-many: each stream gets its own text.
   const rids = await h.r.lrange(tq, 0, -1);
   await h.r.del(tq);
   const pipe = h.r.pipeline();
-  for (const rid of rids) {
-    pipe.xadd(keys.out(rid), "*", "e", JSON.stringify({ type: "chunk", choices: [{ index: 0, text: `hi ${rid}`, token_ids: [1], finish_reason: "stop" }] }));
-    pipe.xadd(keys.out(rid), "*", "e", JSON.stringify({ type: "done", usage: { prompt_tokens: 1, completion_tokens: 1, cached_tokens: 0 } }));
-  }
+  for (const rid of rids) pipe.set(keys.writeLease(rid), "p:1", "PX", 30_000);
   await pipe.exec();
+  const results = await appendMany(
+    h.r,
+    30_000,
+    rids.map((rid) => ({
+      rid,
+      token: "p:1",
+      events: [
+        { type: "chunk" as const, choices: [{ index: 0, text: `hi ${rid}`, token_ids: [1], finish_reason: "stop" as const }] },
+        { type: "done" as const, usage: { prompt_tokens: 1, completion_tokens: 1, cached_tokens: 0 } },
+      ],
+    })),
+  );
+  expect(results.every((o) => o === "ok")).toBe(true);
   const texts = await Promise.all(
     readers.map(async (s, i) => {
       const items = await s.rest();

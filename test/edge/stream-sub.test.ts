@@ -1,10 +1,10 @@
-// A relay's wait on its response stream (edge/streams/multiplexed.ts Sub): entries end
+// A relay's wait on its response stream (edge/streams/sub.ts): entries end
 // a wait at once, the timeout counts from each wait's own start although one timer
 // serves them all, an abort ends a wait, and a subscription holds one abort listener
 // however many waits it makes (and none once closed).
 import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import { Sub } from "../../edge/streams/multiplexed.js";
+import { Sub } from "../../edge/streams/sub.js";
 import type { StreamEntry } from "../../edge/streams/reader.js";
 
 beforeEach(() => {

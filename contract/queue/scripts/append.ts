@@ -9,7 +9,7 @@ export type Outcome = "ok" | "fenced" | "cancelled";
 
 function appendCall(p: AppendParams): [string[], (string | number)[]] {
   return [
-    [keys.out(p.rid), keys.writeLease(p.rid), keys.cancel(p.rid)],
+    [keys.out(p.rid), keys.writeLease(p.rid), keys.cancel(p.rid), keys.pushTo(p.rid)],
     [p.token, p.leaseMs, REQUEST_TTL_S, p.notify ? streamChannel(p.rid) : "", ...p.events.map((e) => JSON.stringify(e))],
   ];
 }
@@ -56,7 +56,7 @@ export async function appendMany(redis: Redis, leaseMs: number, items: readonly 
   const keyList: string[] = [];
   const args: (string | number)[] = [leaseMs, REQUEST_TTL_S];
   for (const it of items) {
-    keyList.push(keys.out(it.rid), keys.writeLease(it.rid), keys.cancel(it.rid));
+    keyList.push(keys.out(it.rid), keys.writeLease(it.rid), keys.cancel(it.rid), keys.pushTo(it.rid));
     args.push(it.token, it.events.length);
     for (const e of it.events) args.push(JSON.stringify(e));
   }
