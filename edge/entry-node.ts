@@ -1,6 +1,6 @@
 // Node entry: parses the environment once (failing loudly on a bad value),
 // builds the Node implementations of EdgeDeps — one shared command
-// connection and one multiplexed stream reader per process — and serves the
+// connection and one stream reader per process — and serves the
 // app with @hono/node-server. Run directly (`npm run edge`) it prints one JSON
 // line {"ready":true,"url":...} on stdout when listening (scripts/stack.ts waits for it).
 import { serve, type ServerType } from "@hono/node-server";
@@ -98,14 +98,18 @@ export async function startNodeEdge(opts: NodeEdgeOptions): Promise<NodeEdge> {
   // One Redis: the pool pushes the entries to this process's channel (edge/node/pushed-streams.ts).
   // On a cluster a script can publish only in its own slot: the reader is told of new
   // entries per stream and reads them (its own subscriber client; edge/node/cluster-streams.ts).
-  const streams = redis.isCluster
-    ? new ClusterStreamReader(
-        redis,
-        shardSubscriber(redis, (err) => logger.warn({ err: err.message }, "stream notifications: redis error")),
-        { logger },
-      )
-    : new PushedStreamReader(redis, { logger });
-  if (streams instanceof PushedStreamReader) await streams.start();
+  let streams: ClusterStreamReader | PushedStreamReader;
+  if (redis.isCluster) {
+    streams = new ClusterStreamReader(
+      redis,
+      shardSubscriber(redis, (err) => logger.warn({ err: err.message }, "stream notifications: redis error")),
+      { logger },
+    );
+  } else {
+    const pushed = new PushedStreamReader(redis, { logger });
+    await pushed.start(); // subscribed before any request can register its channel
+    streams = pushed;
+  }
   const lifecycle = new EdgeLifecycle();
   const bodyCheck = opts.bodyCheck && opts.bodyCheck.threads > 0 ? new ThreadBodyChecker(opts.bodyCheck.threads, opts.bodyCheck.minBytes) : undefined;
   await bodyCheck?.warm();

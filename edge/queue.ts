@@ -35,8 +35,9 @@ export type RequestMeta = z.infer<typeof RequestMetaSchema>;
 // The attach counter lets an edge that saw a disconnect skip its delayed
 // cancel when the client already came back (possibly to another edge process).
 
+/** Forgets a request that was never queued: its meta and the push registration written with it (one slot). */
 export async function deleteMeta(redis: Redis, rid: string): Promise<void> {
-  await redis.del(keys.meta(rid));
+  await redis.del(keys.meta(rid), keys.pushTo(rid));
 }
 
 export async function readMeta(redis: Redis, rid: string): Promise<RequestMeta | null> {

@@ -2,7 +2,8 @@
 // through a second gateway (its own simulated workers, pool and edge) on a
 // 3-master / 3-replica Redis Cluster, level by level in one run, each level next to
 // its direct-gRPC baseline. What the cluster costs: slot-routed commands, sharded
-// pub/sub wake-ups and per-stream notifications instead of one multiplexed XREAD.
+// pub/sub wake-ups and per-stream notifications and reads instead of entries pushed
+// to each edge process.
 import { Redis } from "ioredis";
 import { startStack, freePort } from "../../scripts/stack.js";
 import { seedApiKey } from "../../edge/tenants.js";

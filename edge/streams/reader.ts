@@ -40,7 +40,7 @@ export interface ResponseStreamReader {
    * request), so every entry will be pushed and nothing needs reading now.
    */
   open(conn: Redis, key: string, afterId: string, registered?: boolean): ResponseSubscription;
-  /** Stops background work (the multiplexed reader's loop and connection). */
+  /** Stops background work (a Node reader's subscriber connection and poll). */
   close?(): Promise<void>;
 }
 

@@ -55,6 +55,22 @@ describe("waiting", () => {
     await first.body?.cancel();
   });
 
+  it("a tenant at its queue cap gets 429 queue_full, and the refused request leaves no keys behind", async () => {
+    await h.seed({ tenantId: "tcap", key: "sk-stream-cap", limits: { max_queued_requests: 1 } });
+    const first = new SseReader(await post(chatUrl(), "sk-stream-cap", chatBody({ stream: true })));
+    expect((await first.next())?.comment).toBe("queued position=1");
+    const refused = await post(chatUrl(), "sk-stream-cap", chatBody({ stream: true }));
+    expect(refused.status).toBe(429);
+    expect((await refused.json()).error.code).toBe("queue_full");
+    const rid = refused.headers.get("x-request-id")!;
+    expect(rid).toBeTruthy();
+    expect(await h.r.exists(keys.meta(rid), keys.pushTo(rid))).toBe(0);
+    const job = await h.pool.claim("tcap");
+    await h.pool.chunk(job.id, "ok", "stop");
+    await h.pool.done(job.id);
+    expect(chatTextOf(await first.rest())).toBe("ok");
+  });
+
   it("a claimed request past its queue deadline keeps waiting (it has started)", async () => {
     const res = await post(chatUrl(), KEY, chatBody({ stream: true }));
     const sse = new SseReader(res);
