@@ -1,9 +1,14 @@
 // WorkerClient.generate against a real simulated worker over loopback gRPC: frames
 // reach the handlers in order, and every way a call ends early (a handler's "stop",
-// the caller's signal, a throwing handler) cancels it on the worker and sends Abort.
+// the caller's signal, a throwing handler) cancels it on the worker and sends Abort;
+// a frame that does not decode fails the call as grpc-js would (INTERNAL).
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { GenerateResponseSchema, TokenSpeedScheduler } from "../../contract/grpc/tokenspeed/tokenspeed_scheduler_pb.js";
+import { toGrpcServiceDefinition } from "../../pool/workers/grpc-bridge.js";
 import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { WorkerClient, type GenerateHandlers } from "../../pool/workers/client.js";
 
@@ -88,5 +93,35 @@ describe("WorkerClient.generate", () => {
     const r = await client.generate(request("g5", 50), { chunk: (c) => void (tokens += c.tokenIds.length), complete: () => {} });
     expect(r?.code).toBe(Status.INTERNAL);
     expect(tokens).toBe(4);
+  });
+
+  it("a frame that does not decode fails the call with INTERNAL, after the frames before it", async () => {
+    // A worker whose second frame is a truncated message (field 1 claims 5 bytes, has 1).
+    const server = new grpc.Server();
+    const def = toGrpcServiceDefinition(TokenSpeedScheduler);
+    let frames = 0;
+    const good = def.generate!.responseSerialize;
+    def.generate!.responseSerialize = (msg: unknown) => (++frames === 2 ? Buffer.from([0x0a, 0x05, 0x01]) : good(msg));
+    server.addService(def, {
+      generate: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const chunk = { response: { case: "chunk", value: { tokenIds: [7], index: 0 } } };
+        call.write(create(GenerateResponseSchema, chunk as never));
+        call.write(create(GenerateResponseSchema, chunk as never));
+        call.write(create(GenerateResponseSchema, chunk as never));
+        call.end();
+      },
+    });
+    const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const bad = new WorkerClient(`127.0.0.1:${port}`);
+    try {
+      let tokens = 0;
+      const r = await bad.generate(request("g6", 3), { chunk: (c) => void (tokens += c.tokenIds.length), complete: () => {} });
+      expect(r?.code).toBe(Status.INTERNAL);
+      expect(r?.message).toMatch(/parsing/);
+      expect(tokens).toBe(1);
+    } finally {
+      bad.close();
+      server.forceShutdown();
+    }
   });
 });
