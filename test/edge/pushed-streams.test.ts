@@ -156,6 +156,9 @@ it("a message for a stream nobody here relays, or a malformed one, is ignored", 
     const sub = reader.open(command, keys.out(rid), "0", true);
     await r.spublish(reader.pushChannel, "garbage");
     await r.spublish(reader.pushChannel, `${keys.out("nobody")}\n0\n1-0\n{}`);
+    // truncated messages naming the stream this reader relays: nothing after the key, no entry
+    await r.spublish(reader.pushChannel, keys.out(rid));
+    await r.spublish(reader.pushChannel, `${keys.out(rid)}\n0`);
     await write(rid, "A");
     expect(await take(sub, 1)).toEqual(["A"]);
     sub.close();
