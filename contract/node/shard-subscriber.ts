@@ -30,7 +30,10 @@ export function shardSubscriber(redis: Redis, onError?: (err: Error) => void): S
 class SingleShardSubscriber implements ShardSubscriber {
   private readonly conn: Redis;
   constructor(redis: Redis, onError?: (err: Error) => void) {
-    this.conn = redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
+    // No ready check: a subscribe asked for during the handshake is written at once
+    // (SSUBSCRIBE is allowed while connecting), and the ready check's INFO that
+    // follows is refused in subscriber mode, which fails the connection.
+    this.conn = redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false, enableReadyCheck: false });
     this.conn.on("error", (e: Error) => onError?.(e));
   }
   async subscribe(channel: string): Promise<void> {

@@ -6,9 +6,9 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, freePort, type RedisServer } from "../helpers/redis.js";
-import { FakePool, MODEL, chatBody, post, registerPool } from "../edge/helpers.js";
+import { FakePool, MODEL, chatBody, registerPool } from "../edge/helpers.js";
 import { seedApiKey } from "../../edge/tenants.js";
-import { buildWorker, expectNoWorkerConnections, startWorkerd, waitFor, type WorkerBuild, type Workerd } from "./helpers.js";
+import { buildWorker, post, expectNoWorkerConnections, startWorkerd, waitFor, type WorkerBuild, type Workerd } from "./helpers.js";
 import type { Redis } from "ioredis";
 
 let build: WorkerBuild;

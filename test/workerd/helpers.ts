@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import type { Cluster, Redis } from "ioredis";
+import { post as postOnce } from "../edge/helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -114,4 +115,15 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((res) => setTimeout(res, 5));
   }
+}
+
+/**
+ * POST to workerd on a connection of its own. workerd may close an idle
+ * keep-alive connection just as fetch reuses it for the next request, and a
+ * POST is not retried ("other side closed"): a race of the local server, not
+ * of the edge, that once failed CI; behind Cloudflare clients never reach
+ * workerd's sockets.
+ */
+export function post(url: string, key: string | null, body: string, headers: Record<string, string> = {}, signal?: AbortSignal) {
+  return postOnce(url, key, body, { connection: "close", ...headers }, signal);
 }

@@ -7,8 +7,8 @@ import { startPool, type PoolHandle } from "../../pool/main.js";
 import { startSimWorker, type SimWorker } from "../../sim/server.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startTestRedis, type TestRedis, type Topology } from "../helpers/topology.js";
-import { buildWorker, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
-import { SseReader, post } from "../edge/helpers.js";
+import { buildWorker, post, startWorkerd, type WorkerBuild, type Workerd } from "./helpers.js";
+import { SseReader } from "../edge/helpers.js";
 
 export interface RealStack {
   build: WorkerBuild;

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelChannel, keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { FakePool, MODEL, SseReader, chatTextOf, chatBody, post, registerPool } from "../edge/helpers.js";
-import { buildWorker, expectNoWorkerConnections, startWorkerd, waitFor, workerConnections, type WorkerBuild, type Workerd } from "./helpers.js";
+import { FakePool, MODEL, SseReader, chatTextOf, chatBody, registerPool } from "../edge/helpers.js";
+import { buildWorker, post, expectNoWorkerConnections, startWorkerd, waitFor, workerConnections, type WorkerBuild, type Workerd } from "./helpers.js";
 
 let build: WorkerBuild;
 let redis: RedisServer;
