@@ -67,7 +67,7 @@ export async function requestGone(redis: Redis, rid: string): Promise<boolean> {
   return (await redis.exists(keys.meta(rid), keys.out(rid))) === 0;
 }
 
-/** Keeps meta alive as long as the response stream (which lives REQUEST_TTL_S after its last write). */
+/** Keeps meta alive as long as the response stream (which lives up to REQUEST_TTL_S after its last write). */
 export async function touchMeta(redis: Redis, rid: string): Promise<void> {
   await redis.expire(keys.meta(rid), REQUEST_TTL_S);
 }

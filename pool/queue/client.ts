@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { keys } from "../../contract/queue/keys.js";
 import { ack } from "../../contract/queue/scripts/ack.js";
 import { AppendBatcher } from "./append-batcher.js";
-import type { Outcome } from "../../contract/queue/scripts/append.js";
+import type { Outcome, StreamCursor } from "../../contract/queue/scripts/append.js";
 import { claim, type ClaimReply } from "../../contract/queue/scripts/claim.js";
 import { extend } from "../../contract/queue/scripts/extend.js";
 import { reap } from "../../contract/queue/scripts/reap.js";
@@ -90,9 +90,12 @@ export class QueueClient {
     return new Promise((resolve) => this.appendThen(rid, token, events, resolve));
   }
 
-  /** append() for the per-token path: the outcome goes to `done` (no promise per append). */
-  appendThen(rid: string, token: string, events: readonly ResponseEvent[], done: (r: Result<Outcome>) => void): void {
-    this.batcher.add({ rid, token, events }, (r) => done(r instanceof Error ? this.fail("append", r) : ok(r)));
+  /**
+   * append() for the per-token path: the outcome goes to `done` (no promise per append).
+   * `cursor`: the request's writer makes every write of this stream (AppendItem).
+   */
+  appendThen(rid: string, token: string, events: readonly ResponseEvent[], done: (r: Result<Outcome>) => void, cursor?: StreamCursor): void {
+    this.batcher.add({ rid, token, events, cursor }, (r) => done(r instanceof Error ? this.fail("append", r) : ok(r)));
   }
 
   /** Extends the leases of held jobs; returns the rids lost to another owner. */

@@ -12,6 +12,7 @@ import type { Prompt } from "./prompt.js";
 import type { TokenLogprobs } from "./logprobs.js";
 import { buildGenerateRequest, planCalls, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "../queue/client.js";
+import type { StreamCursor } from "../../contract/queue/scripts/append.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import type { CallOutcome, WorkerRegistry } from "../workers/registry.js";
@@ -84,7 +85,7 @@ export class RequestRun {
             this.trace.written(events);
           }
           done(r);
-        });
+        }, this.cursor);
       },
       (why) => {
         this.log.warn({ why, failure: this.writer.failure }, "lost the response stream; abandoning the request");
@@ -93,6 +94,9 @@ export class RequestRun {
       deps.minWriteIntervalMs,
     );
   }
+
+  /** The response stream as this run's writes left it: every entry this attempt adds goes through its writer. */
+  private readonly cursor: StreamCursor = { lastId: null, ttlRefreshedAt: 0 };
 
   /** performance.now() when a write of ours last refreshed the write lease (0: never). */
   leaseRefreshedAt = 0;

@@ -1,10 +1,10 @@
 // append-many.lua and the pool's batcher on a real redis-server: several requests in one
 // call, each fenced by its own write lease exactly as append.lua would decide, and one
 // event-loop turn's appends sent as one command.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { keys } from "../../contract/queue/keys.js";
-import { appendMany } from "../../contract/queue/scripts/append.js";
+import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
+import { appendMany, TTL_REFRESH_MS } from "../../contract/queue/scripts/append.js";
 import type { ResponseEvent } from "../../contract/queue/messages.js";
 import { AppendBatcher } from "../../pool/queue/append-batcher.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
@@ -85,4 +85,75 @@ it("a caller whose callback throws does not keep the others of its call from the
   expect(await second).toBe("ok");
   // the bug still surfaces, as an uncaught exception, once every caller is answered
   expect(String(await thrown)).toContain("a bug in the first caller");
+});
+
+describe("a writer's cursor (its last id and when it refreshed the TTLs)", () => {
+  const channel = "sg:edge:cursor-test:push";
+  /** Registers an edge channel for `rid` and collects what is pushed to it. */
+  async function pushed(rid: string): Promise<{ messages: string[][]; close(): void }> {
+    await r.sadd(keys.pushTo(rid), channel);
+    const sub = server.client();
+    const messages: string[][] = [];
+    sub.on("smessage", (_ch: string, m: string) => messages.push(m.split("\n")));
+    await sub.ssubscribe(channel);
+    return { messages, close: () => sub.disconnect() };
+  }
+  const waitFor = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it("moves to each write's last id; the pushed id before is the stream's previous entry, read or known", async () => {
+    const rid = "c-ids";
+    await lease(rid, "p:1");
+    const edge = await pushed(rid);
+    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")] }])).toEqual(["ok"]); // another writer, no cursor
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("b"), chunk("c")], cursor }])).toEqual(["ok"]);
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("d")], cursor }])).toEqual(["ok"]);
+    const ids = (await r.xrange(keys.out(rid), "-", "+")).map(([id]) => id);
+    expect(cursor.lastId).toBe(ids[3]);
+    await waitFor(() => edge.messages.length === 3);
+    // [out key, id before, id, json, ...]: each message starts right after the one before
+    expect(edge.messages.map((m) => m[1])).toEqual(["0", ids[0], ids[2]]);
+    expect(edge.messages.map((m) => m.filter((_, i) => i >= 2 && i % 2 === 0))).toEqual([[ids[0]], [ids[1], ids[2]], [ids[3]]]);
+    edge.close();
+  });
+
+  it("refreshes the stream's and the push key's TTLs at its first write and then every TTL_REFRESH_MS", async () => {
+    const rid = "c-ttl";
+    await lease(rid, "p:1");
+    const edge = await pushed(rid);
+    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    const t0 = 1_000_000;
+    await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")], cursor }], t0);
+    expect(cursor.ttlRefreshedAt).toBe(t0);
+    expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    expect(await r.ttl(keys.pushTo(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    await r.expire(keys.out(rid), 100);
+    await r.expire(keys.pushTo(rid), 100);
+    await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("b")], cursor }], t0 + TTL_REFRESH_MS - 1);
+    expect(await r.ttl(keys.out(rid))).toBeLessThanOrEqual(100);
+    expect(await r.ttl(keys.pushTo(rid))).toBeLessThanOrEqual(100);
+    await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("c")], cursor }], t0 + TTL_REFRESH_MS);
+    expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    expect(await r.ttl(keys.pushTo(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    expect(cursor.ttlRefreshedAt).toBe(t0 + TTL_REFRESH_MS);
+    edge.close();
+  });
+
+  it("a stream lost under a cursor (a restart) starts again with its TTL, and is pushed as new", async () => {
+    const rid = "c-lost";
+    await lease(rid, "p:1");
+    const edge = await pushed(rid);
+    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    const now = Date.now();
+    await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")], cursor }], now);
+    await r.del(keys.out(rid));
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("b")], cursor }], now + 1)).toEqual(["ok"]);
+    expect(await r.xlen(keys.out(rid))).toBe(1);
+    expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    await waitFor(() => edge.messages.length === 2);
+    expect(edge.messages[1]![1]).toBe("0");
+    edge.close();
+  });
 });

@@ -42,24 +42,56 @@ export async function appendPipelined(redis: Redis, calls: readonly AppendParams
   });
 }
 
+/**
+ * What the lease holder knows of a stream it writes, so append-many.lua need not read it
+ * back: the id of its last entry (null: not known yet) and when its TTLs were last
+ * refreshed. Kept by whoever makes every write of the stream (the request's writer) and
+ * updated by appendMany.
+ */
+export interface StreamCursor {
+  lastId: string | null;
+  ttlRefreshedAt: number;
+}
+
+/** How often a cursor's writes refresh the stream's TTLs: far inside REQUEST_TTL_S. */
+export const TTL_REFRESH_MS = 60_000;
+
 export interface AppendItem {
   rid: string;
   token: string;
   events: readonly ResponseEvent[];
+  /** the stream's cursor, when one writer makes all its writes (none: read back, refresh every time) */
+  cursor?: StreamCursor;
 }
 
 /**
  * append-many.lua (pool, one Redis only): several requests' appends in one call, each
  * fenced by its own write lease; one result per item, in order, as append() gives it.
+ * Items with a cursor pass their last id and refresh the TTLs only every TTL_REFRESH_MS;
+ * a written item's cursor moves to its new last id.
  */
-export async function appendMany(redis: Redis, leaseMs: number, items: readonly AppendItem[]): Promise<Outcome[]> {
+export async function appendMany(redis: Redis, leaseMs: number, items: readonly AppendItem[], now = Date.now()): Promise<Outcome[]> {
   const keyList: string[] = [];
   const args: (string | number)[] = [leaseMs, REQUEST_TTL_S];
+  const refreshed: boolean[] = [];
   for (const it of items) {
     keyList.push(keys.out(it.rid), keys.writeLease(it.rid), keys.cancel(it.rid), keys.pushTo(it.rid));
-    args.push(it.token, it.events.length);
+    const c = it.cursor;
+    const refresh = !c || c.lastId === null || now - c.ttlRefreshedAt >= TTL_REFRESH_MS;
+    refreshed.push(refresh);
+    args.push(it.token, c?.lastId ?? "", refresh ? 1 : 0, it.events.length);
     for (const e of it.events) args.push(JSON.stringify(e));
   }
-  const r = await runScript<number[]>(redis, "appendMany", keyList, args);
-  return r.map((v) => (Number(v) === 1 ? "ok" : Number(v) === -1 ? "cancelled" : "fenced"));
+  const r = await runScript<(number | string)[]>(redis, "appendMany", keyList, args);
+  return r.map((v, i) => {
+    if (typeof v === "string") {
+      const c = items[i]!.cursor;
+      if (c) {
+        c.lastId = v;
+        if (refreshed[i]) c.ttlRefreshedAt = now;
+      }
+      return "ok";
+    }
+    return Number(v) === 1 ? "ok" : Number(v) === -1 ? "cancelled" : "fenced";
+  });
 }
