@@ -46,5 +46,4 @@ EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.POOL_HTTP_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-# V8 flags: pool/node-flags.ts (test/deploy checks this CMD carries them)
-CMD ["node", "--max-semi-space-size=64", "dist/pool/main.js"]
+CMD ["node", "dist/pool/main.js"]

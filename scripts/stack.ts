@@ -6,7 +6,6 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
-import { POOL_NODE_FLAGS } from "../pool/node-flags.js";
 
 export interface StackOptions {
   redisUrl?: string;
@@ -169,8 +168,8 @@ export async function startSimProcesses(
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const children: ChildProcess[] = [];
-  const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []) => {
-    const child = spawnTs(name, file, args, env, opts.onLine, [...nodeArgs, ...(opts.nodeArgs ?? [])]);
+  const runTs = (name: string, file: string, args: string[], env: Record<string, string> = {}) => {
+    const child = spawnTs(name, file, args, env, opts.onLine, opts.nodeArgs);
     children.push(child);
     return child;
   };
@@ -190,7 +189,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const redisEnv: Record<string, string> = { REDIS_URL: redisUrl, ...(opts.redisClusterNodes?.length ? { REDIS_CLUSTER_NODES: opts.redisClusterNodes.join(",") } : {}) };
     const sims = await startSimProcesses(opts.simWorkers, opts.simArgs ?? [], children, opts.onLine);
     const { addrs: workerAddrs, procs: workers } = sims;
-    const pool = runTs("pool", "pool/main.ts", [], { ...redisEnv, WORKERS: workerAddrs.join(","), ...opts.poolEnv }, POOL_NODE_FLAGS);
+    const pool = runTs("pool", "pool/main.ts", [], { ...redisEnv, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
     const poolReady = await waitReady("pool", pool);
     const edge = runTs("edge", "edge/entry-node.ts", [], { ...redisEnv, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
     const ready = await waitReady("edge", edge);

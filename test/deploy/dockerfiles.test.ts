@@ -14,7 +14,6 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { final, jsonArgs, ops, parseDockerfile, subst, type Dockerfile } from "./dockerfile.js";
-import { POOL_NODE_FLAGS } from "../../pool/node-flags.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
@@ -245,9 +244,7 @@ describe("Dockerfiles, run in clean directories", () => {
   it("the built entries run: sim worker, demo seed, pool via WORKERS_DNS, edge; /v1/models answers; HEALTHCHECKs pass", async () => {
     const pool = built["pool.Dockerfile"];
     const edge = built["edge.Dockerfile"];
-    // the pool's V8 flags, the same as `npm run pool` and the local stack use
-    expect(pool.cmd).toEqual(["node", ...POOL_NODE_FLAGS, "dist/pool/main.js"]);
-    expect(pkg.scripts.pool).toBe(`node ${POOL_NODE_FLAGS.join(" ")} --import tsx pool/main.ts`);
+    expect(pool.cmd).toEqual(["node", "dist/pool/main.js"]);
     expect(edge.cmd).toEqual(["node", "dist/edge/entry-node.js"]);
 
     // The simulated worker, as compose and sim-workers.yaml run it from the pool image.
