@@ -6,6 +6,8 @@ export interface StreamSample {
   ttftMs: number;
   /** gaps between successive content events, ms */
   itlMs: number[];
+  /** direct gRPC only: gaps between the frames that add visible text (see direct.ts) */
+  textItlMs?: number[];
   tokens: number;
   totalMs: number;
   error?: string;
@@ -69,6 +71,7 @@ export function summarizeStreams(samples: readonly StreamSample[], wallMs: numbe
   const ok = samples.filter((s) => !s.error);
   const ttft = summarize(ok.map((s) => s.ttftMs));
   const itl = summarize(ok.flatMap((s) => s.itlMs));
+  const textItl = ok.some((s) => s.textItlMs) ? summarize(ok.flatMap((s) => s.textItlMs ?? [])) : undefined;
   const e2e = summarize(ok.map((s) => s.totalMs));
   const tokens = ok.reduce((n, s) => n + s.tokens, 0);
   return {
@@ -79,6 +82,7 @@ export function summarizeStreams(samples: readonly StreamSample[], wallMs: numbe
     ttft_p99_ms: round(ttft.p99),
     itl_p50_ms: round(itl.p50),
     itl_p99_ms: round(itl.p99),
+    ...(textItl ? { text_itl_p99_ms: round(textItl.p99) } : {}),
     e2e_p50_ms: round(e2e.p50, 0),
     tokens,
     tokens_per_s: round((tokens / wallMs) * 1000, 0),
