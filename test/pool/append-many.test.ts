@@ -154,6 +154,12 @@ describe("a writer's cursor (its last id and when it refreshed the TTLs)", () =>
     expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
     await waitFor(() => edge.messages.length === 2);
     expect(edge.messages[1]![1]).toBe("0");
+    // lost again, and this write is due to refresh the TTLs: also pushed as new
+    await r.del(keys.out(rid));
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("c")], cursor }], now + TTL_REFRESH_MS + 1)).toEqual(["ok"]);
+    expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
+    await waitFor(() => edge.messages.length === 3);
+    expect(edge.messages[2]![1]).toBe("0");
     edge.close();
   });
 });

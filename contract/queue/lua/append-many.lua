@@ -44,7 +44,11 @@ for i = 1, #KEYS / 4 do
         -- the stream is gone (lost in a restart): start it again, with its TTL
         if not id then refresh, before = true, '' end
       end
-      if not id then id = redis.call('XADD', stream, '*', 'e', ARGV[a]) end
+      if not id then
+        -- a refresh write: the caller's last id tells nothing of a stream that is gone
+        if before ~= '' and redis.call('EXISTS', stream) == 0 then before = '' end
+        id = redis.call('XADD', stream, '*', 'e', ARGV[a])
+      end
       local edges = redis.call('SMEMBERS', push)
       local msg
       if #edges > 0 then
