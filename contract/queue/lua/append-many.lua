@@ -11,9 +11,10 @@
 --           here). Only the write-lease holder adds entries, so a holder that saw every one
 --           of its own writes' ids knows it without this script reading the stream back.
 --   refresh: "1" = refresh the TTLs of out(rid) and pushTo(rid) now; the caller asks at
---           its first write and then at intervals far below the TTL (EXPIRE per token was
---           a third of this script's time). A stream found missing at a write without
---           refresh (lost in a restart) is created again with its TTL, never without one.
+--           its first write and then at intervals far below the TTL (the read-back and the
+--           two EXPIREs per token were ~40% of this script's time). A stream found missing
+--           (lost in a restart) is created again with its TTL, never without one, and
+--           pushed as a new stream.
 --
 -- The new entries are also pushed to every edge channel in pushTo(rid) (keys.ts
 -- edgeChannel), so the edge relays them without reading the stream. The message is
