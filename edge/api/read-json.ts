@@ -8,6 +8,7 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import type { ServedModel } from "../models.js";
 import type { BodyKind } from "./body-requests.js";
+import { decodeUtf8Web } from "./request-io.js";
 
 export interface BodyChecker {
   /** bodies of at least this many bytes are checked */
@@ -26,17 +27,16 @@ export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Bo
     const models = (await deps.models.list(c.get("conn"))).filter((m) => allowed === null || allowed.includes(m.id));
     await checker.check(kind, bytes, models);
   }
-  return parseJson(bytes);
+  return parseJson(bytes, deps.io.decodeUtf8);
 }
 
-/** UTF-8 JSON bytes, parsed; the same 400s wherever it runs (event loop or body-check thread). */
-export function parseJson(bytes: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
-  }
+/**
+ * UTF-8 JSON bytes, parsed; the same 400s wherever it runs (event loop or body-check
+ * thread) and whichever decoder the runtime gives (`decode`: RequestIo.decodeUtf8).
+ */
+export function parseJson(bytes: Uint8Array, decode: (bytes: Uint8Array) => string | undefined = decodeUtf8Web): unknown {
+  const text = decode(bytes);
+  if (text === undefined) throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
   let value: unknown;
   try {
     value = JSON.parse(text);

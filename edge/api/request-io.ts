@@ -10,6 +10,17 @@ export interface RequestIo {
   body(c: Context<EdgeEnv>, maxBytes: number): Promise<Uint8Array>;
   /** Calls `listener` (at most once) if the client leaves before its response is complete. */
   onClientGone(c: Context<EdgeEnv>, listener: () => void): void;
+  /** A body's bytes as text, a leading BOM dropped; undefined when they are not valid UTF-8. */
+  decodeUtf8(bytes: Uint8Array): string | undefined;
+}
+
+/** The web's decoder (what every runtime has): a leading BOM is dropped, invalid UTF-8 throws. */
+export function decodeUtf8Web(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 export function bodyTooLarge(maxBytes: number, headers?: Record<string, string>): EdgeError {
@@ -60,4 +71,5 @@ export const webRequestIo: RequestIo = {
   onClientGone(c, listener) {
     c.req.raw.signal?.addEventListener("abort", listener, { once: true });
   },
+  decodeUtf8: decodeUtf8Web,
 };

@@ -3,6 +3,7 @@
 // Answers the error the route would throw, or nothing when the route must decide (a
 // body that passes, an unknown model, anything unexpected).
 import { parseJson } from "../api/read-json.js";
+import { decodeUtf8Node } from "./utf8.js";
 import { BODY_REQUESTS, type BodyKind } from "../api/body-requests.js";
 import { checkFits } from "../api/prompt-fit.js";
 import { EdgeError } from "../errors.js";
@@ -29,7 +30,7 @@ export interface BodyCheckVerdict {
 export default function checkBody(task: BodyCheckTask): BodyCheckVerdict {
   try {
     const kind = BODY_REQUESTS[task.kind];
-    const req = kind.request(parseJson(task.bytes));
+    const req = kind.request(parseJson(task.bytes, decodeUtf8Node));
     const model = req && task.models.find((m) => m.id === req.model);
     if (req && model) {
       const bounds = model.boundsData ? compileBounds(JSON.stringify(model.boundsData), model.boundsData) : undefined;

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "hono";
 import type { EdgeEnv } from "../deps.js";
 import { EdgeError } from "../errors.js";
+import { decodeUtf8Node } from "./utf8.js";
 import { bodyTooLarge, checkDeclaredLength, concatBytes, emptyBody, webRequestIo, type RequestIo } from "../api/request-io.js";
 
 const CLOSE = { connection: "close" };
@@ -69,4 +70,5 @@ export const nodeRequestIo: RequestIo = {
       if (!outgoing.writableFinished) listener();
     });
   },
+  decodeUtf8: decodeUtf8Node,
 };
