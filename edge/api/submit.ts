@@ -39,7 +39,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
     throw new EdgeError("permission_denied", `This API key may not use the model '${model}'.`, { param: "model" });
   }
   const conn = c.get("conn");
-  const served = await deps.models.find(conn, model);
+  const served = await deps.models.findForRequest(conn, model);
   if (!served) {
     throw new EdgeError("model_not_found", `The model '${model}' does not exist or is not being served right now.`, { param: "model" });
   }

@@ -7,7 +7,8 @@ import type { ChoiceState } from "./choice.js";
 import type { Constraint } from "./constraints.js";
 import { errorInfo, rpcErrorInfo } from "./error-info.js";
 import type { ModelProfile } from "./model-profile.js";
-import { prepareRun, type PromptRenderer } from "./prepare.js";
+import { prepareRun, type PreparedRun, type PromptRenderer } from "./prepare.js";
+import type { Result } from "../../contract/result.js";
 import type { Prompt } from "./prompt.js";
 import type { TokenLogprobs } from "./logprobs.js";
 import { buildGenerateRequest, planCalls, type CallPlan } from "./generate-request.js";
@@ -116,24 +117,28 @@ export class RequestRun {
 
   async run(): Promise<void> {
     const { claimed, deps } = this;
-    const begin = await deps.queue.begin(this.rid, this.token, claimed.attempt > 1);
+    const beginning = deps.queue.begin(this.rid, this.token, claimed.attempt > 1);
+    // The prompt is prepared while begin's round trip is out (it needs nothing begin
+    // reads): a small prompt renders inline in the meantime, a large one on a thread.
+    const job = claimed.status === "ok" ? claimed.job : undefined;
+    const tok = job && deps.tokenizer(this.model);
+    const preparation = job && tok ? this.prepare(job, tok) : undefined;
+    // not awaited when begin fails: its rejection (a bug) must not go unhandled then
+    preparation?.catch(() => {});
+    const begin = await beginning;
     if (!begin.ok) {
       // Redis is failing: leave the job leased; if we cannot extend it either, it is reaped.
       this.log.error({ error: begin.error }, "cannot start request");
       return;
     }
     if (claimed.status === "expired") return this.fail(errorInfo(503, "queue_timeout", "the request waited in the queue past its deadline"));
-    if (claimed.status === "invalid" || !claimed.job) return this.fail(errorInfo(500, "invalid_job", "the queued request could not be decoded", "server_error"));
+    if (!job) return this.fail(errorInfo(500, "invalid_job", "the queued request could not be decoded", "server_error"));
     if (begin.value.cancelled) this.stop("cancelled");
     if (this.stopReason) return this.finishStopped();
 
-    const job = claimed.job;
-    const tok = deps.tokenizer(this.model);
-    if (!tok) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
-    const preparing = performance.now();
-    const prepared = await prepareRun(this.rid, job, tok, deps.profile(this.model), deps.renderer?.(this.model));
+    if (!tok || !preparation) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    const prepared = await preparation;
     if (!prepared.ok) return this.fail(prepared.error);
-    this.trace.prepared(prepared.value.prompt.timing, performance.now() - preparing);
     if (this.stopReason) return this.finishStopped();
     const { prompt, constraint, choices } = prepared.value;
     this.constraint = constraint;
@@ -163,6 +168,14 @@ export class RequestRun {
       await this.settle(usage);
       await this.ack();
     }
+  }
+
+  /** prepareRun, timed for the trace. */
+  private async prepare(job: Job, tok: ModelTokenizer): Promise<Result<PreparedRun, ErrorInfo>> {
+    const preparing = performance.now();
+    const prepared = await prepareRun(this.rid, job, tok, this.deps.profile(this.model), this.deps.renderer?.(this.model));
+    if (prepared.ok) this.trace.prepared(prepared.value.prompt.timing, performance.now() - preparing);
+    return prepared;
   }
 
   /**
