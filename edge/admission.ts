@@ -3,7 +3,7 @@
 // Settlement to the real usage is the pool's job (it always sees a request's
 // end, even when the client is gone); the edge only releases a reservation
 // for a request that never reached the queue.
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { ApiKeyRecord } from "../contract/queue/messages.js";
 import type { Tenant } from "./tenants.js";
 
@@ -36,9 +36,27 @@ export type AdmissionDecision =
       headers: Record<string, string>;
     };
 
+/**
+ * An admission sent as the first step of the enqueue's pipeline (a single Redis), so
+ * admitting and queueing a request take one round trip: the enqueue's gate queues it
+ * only if this step recorded its rid in `reservations` (contract/queue/lua/enqueue.lua).
+ */
+export interface PipelinedAdmission {
+  /** whether the key's own quota scope is charged, known before the reply (the Job carries it) */
+  keyScoped: boolean;
+  /** the HASH this step records an admitted rid in */
+  reservations: string;
+  /** queues this step on the pipeline */
+  queue(pipeline: ChainableCommander): void;
+  /** the decision, from this step's reply */
+  decision(reply: unknown): AdmissionDecision;
+}
+
 export interface Admission {
   /** Called once before enqueueing. */
   admit(redis: Redis, req: AdmissionRequest): Promise<AdmissionDecision>;
+  /** Optional (a single Redis only): admit() as the first step of the enqueue's pipeline. */
+  pipelined?(redis: Redis, req: AdmissionRequest): PipelinedAdmission;
   /** Gives back the reservation of an admitted request that could not be queued. */
   release(redis: Redis, req: AdmissionRequest, keyScoped: boolean): Promise<void>;
 }

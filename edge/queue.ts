@@ -6,6 +6,7 @@ import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
 import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
+import type { AdmissionDecision, PipelinedAdmission } from "./admission.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
@@ -75,25 +76,43 @@ export async function touchMeta(redis: Redis, rid: string): Promise<void> {
 /** Runs enqueue.lua. Returns the position in the tenant's queue (1 = next), or null when the tenant's queue is full. */
 export const enqueueJob = (redis: Redis, job: Job, maxQueued: number): Promise<number | null> => enqueue(redis, job, maxQueued);
 
+/** What writeMetaAndEnqueue did. */
+export interface Enqueued {
+  /** the queue position; null when the tenant's queue is full or `decision` refused the request */
+  position: number | null;
+  /** the pipelined admission's decision (when one was given) */
+  decision?: AdmissionDecision;
+}
+
 /**
  * Writes the request's meta and enqueues its Job in one pipeline: one socket
  * write and one round trip (syscalls dominate the edge's CPU), and Redis runs
  * them in order, so the meta exists before any pool can claim the job.
  * On a cluster the two live in different slots (often on different masters), so
  * the meta is written first and the enqueue follows once it is stored: same order,
- * one more round trip. `pushChannel` (a single Redis only) is the edge reader's channel
- * the append scripts push the response's entries to, registered before any pool can write.
- * Returns the queue position, or null when the tenant's queue is full.
+ * one more round trip. On a single Redis:
+ * - `pushChannel` is the edge reader's channel the append scripts push the response's
+ *   entries to, registered before any pool can write;
+ * - `admission` goes first in the same pipeline, and the enqueue's gate queues the job
+ *   only if it admitted the request (else it deletes what the pipeline wrote).
  */
-export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number, pushChannel?: string): Promise<number | null> {
+export async function writeMetaAndEnqueue(redis: Redis, meta: RequestMeta, job: Job, maxQueued: number, pushChannel?: string, admission?: PipelinedAdmission): Promise<Enqueued> {
   if (redis.isCluster) {
+    if (admission) throw new Error("a pipelined admission needs a single Redis");
     await redis.multi().hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S).exec();
-    return enqueue(redis, job, maxQueued);
+    return { position: await enqueue(redis, job, maxQueued) };
   }
-  const p = scriptPipeline(redis).hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
-  if (pushChannel) p.sadd(keys.pushTo(job.id), pushChannel).expire(keys.pushTo(job.id), REQUEST_TTL_S);
-  const res = await execOrThrow(enqueueOn(redis, p, job, maxQueued), "enqueue");
-  return position(res[res.length - 1]);
+  const p = scriptPipeline(redis);
+  admission?.queue(p);
+  const written = [keys.meta(job.id)];
+  p.hset(keys.meta(job.id), "m", JSON.stringify(meta), "a", 1).expire(keys.meta(job.id), REQUEST_TTL_S);
+  if (pushChannel) {
+    p.sadd(keys.pushTo(job.id), pushChannel).expire(keys.pushTo(job.id), REQUEST_TTL_S);
+    written.push(keys.pushTo(job.id));
+  }
+  const gate = admission && { reservations: admission.reservations, written };
+  const res = await execOrThrow(enqueueOn(redis, p, job, maxQueued, gate), "enqueue");
+  return { position: position(res[res.length - 1]), decision: admission?.decision(res[0]) };
 }
 
 /** Runs a pipeline; its replies in order, or the first command's error (a pipeline has no rollback: callers order their steps). */

@@ -3,7 +3,9 @@
 // one Redis step, and the answer carries OpenAI's x-ratelimit-* headers.
 import type { Redis } from "ioredis";
 import { admit, settle, type AdmitResult } from "../contract/queue/tenancy.js";
-import type { Admission, AdmissionDecision, AdmissionRequest } from "./admission.js";
+import { admitOn, admitResult, type AdmitParams } from "../contract/queue/scripts/admit.js";
+import { keys } from "../contract/queue/keys.js";
+import type { Admission, AdmissionDecision, AdmissionRequest, PipelinedAdmission } from "./admission.js";
 
 /** OpenAI's duration format for reset headers: "1s", "6m0s", "20ms". */
 export function formatReset(ms: number): string {
@@ -39,28 +41,44 @@ function keyHasLimits(req: AdmissionRequest): boolean {
   return Object.values(req.key.limits ?? {}).some((v) => v !== null && v !== undefined);
 }
 
+function admitParams(req: AdmissionRequest, keyScoped: boolean, leaseMs: number | undefined): AdmitParams {
+  return {
+    rid: req.requestId,
+    tenant: { tenantId: req.tenant.id, keyId: null, limits: req.tenant.limits },
+    key: keyScoped ? { tenantId: req.tenant.id, keyId: req.key.key_id, limits: req.key.limits } : null,
+    reserveTokens: req.reservedTokens,
+    now: req.now,
+    leaseMs,
+  };
+}
+
+function decisionOf(r: AdmitResult, req: AdmissionRequest, keyScoped: boolean): AdmissionDecision {
+  if (r.ok) return { ok: true, headers: headers(r), keyScoped };
+  const reason = r.reason as Exclude<AdmitResult["reason"], "">;
+  const untilMidnight = 86_400_000 - (req.now % 86_400_000);
+  const retryMs = reason === "daily_tokens" ? untilMidnight : reason === "too_large" ? 60_000 : r.retryAfterMs;
+  return {
+    ok: false,
+    code: reason === "daily_tokens" ? "insufficient_quota" : "rate_limit_exceeded",
+    retryAfterS: Math.max(1, Math.ceil(retryMs / 1000)),
+    message: REFUSALS[reason](r),
+    headers: headers(r),
+  };
+}
+
 export function quotaAdmission(opts: { leaseMs?: number } = {}): Admission {
   return {
     async admit(redis: Redis, req: AdmissionRequest): Promise<AdmissionDecision> {
       const keyScoped = keyHasLimits(req);
-      const r = await admit(redis, {
-        rid: req.requestId,
-        tenant: { tenantId: req.tenant.id, keyId: null, limits: req.tenant.limits },
-        key: keyScoped ? { tenantId: req.tenant.id, keyId: req.key.key_id, limits: req.key.limits } : null,
-        reserveTokens: req.reservedTokens,
-        now: req.now,
-        leaseMs: opts.leaseMs,
-      });
-      if (r.ok) return { ok: true, headers: headers(r), keyScoped };
-      const reason = r.reason as Exclude<AdmitResult["reason"], "">;
-      const untilMidnight = 86_400_000 - (req.now % 86_400_000);
-      const retryMs = reason === "daily_tokens" ? untilMidnight : reason === "too_large" ? 60_000 : r.retryAfterMs;
+      return decisionOf(await admit(redis, admitParams(req, keyScoped, opts.leaseMs)), req, keyScoped);
+    },
+    pipelined(redis: Redis, req: AdmissionRequest): PipelinedAdmission {
+      const keyScoped = keyHasLimits(req);
       return {
-        ok: false,
-        code: reason === "daily_tokens" ? "insufficient_quota" : "rate_limit_exceeded",
-        retryAfterS: Math.max(1, Math.ceil(retryMs / 1000)),
-        message: REFUSALS[reason](r),
-        headers: headers(r),
+        keyScoped,
+        reservations: keys.reservations(req.tenant.id),
+        queue: (pipeline) => admitOn(redis, pipeline, admitParams(req, keyScoped, opts.leaseMs)),
+        decision: (reply) => decisionOf(admitResult(reply), req, keyScoped),
       };
     },
     async release(redis: Redis, req: AdmissionRequest, keyScoped: boolean): Promise<void> {

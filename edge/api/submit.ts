@@ -3,7 +3,7 @@
 // model's limits, quota admission, the Job and the request meta, enqueue.
 import type { Context } from "hono";
 import type { Job } from "../../contract/queue/messages.js";
-import type { AdmissionRequest } from "../admission.js";
+import type { AdmissionDecision, AdmissionRequest } from "../admission.js";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import { deleteMeta, writeMetaAndEnqueue, type RequestMeta } from "../queue.js";
@@ -67,11 +67,19 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   // (A count job has no output: its prompt bound is its cost in the fair queue, and it is never admitted or settled.)
   const reserved = promptUpperBound(req.payload) + (sampling.max_tokens ?? 0) * n;
   const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
-  const decision = surface.countOnly ? { ok: true as const, headers: {}, keyScoped: false } : await deps.admission.admit(conn, admissionReq);
-  for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
-  for (const [h, v] of Object.entries(surface.rateLimitHeaders?.(decision.headers, now) ?? {})) c.header(h, v);
-  if (!decision.ok) {
-    throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
+  const apply = (decision: AdmissionDecision) => {
+    for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
+    for (const [h, v] of Object.entries(surface.rateLimitHeaders?.(decision.headers, now) ?? {})) c.header(h, v);
+    if (!decision.ok) throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
+  };
+  // On a single Redis the admission goes out with the enqueue, in one round trip.
+  const pipelined = surface.countOnly || conn.isCluster ? undefined : deps.admission.pipelined?.(conn, admissionReq);
+  let keyScoped = false;
+  if (pipelined) keyScoped = pipelined.keyScoped;
+  else if (!surface.countOnly) {
+    const decision = await deps.admission.admit(conn, admissionReq);
+    apply(decision);
+    keyScoped = decision.ok && decision.keyScoped;
   }
 
   const deadline = now + deps.config.queueDeadlineMs;
@@ -89,7 +97,7 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
     deadline_at: deadline,
     reserved_tokens: reserved,
     admitted_at: now,
-    key_scoped: decision.keyScoped,
+    key_scoped: keyScoped,
     weight: tenant.priority,
     attempt: 0,
   };
@@ -106,10 +114,11 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
     ...(surface.echo ? { echo: surface.echo } : {}),
   };
   const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
-  const position = await writeMetaAndEnqueue(conn, meta, job, maxQueued, deps.streams.pushChannel);
+  const { position, decision } = await writeMetaAndEnqueue(conn, meta, job, maxQueued, deps.streams.pushChannel, pipelined);
+  if (decision) apply(decision); // refused: the enqueue's gate deleted the meta and queued nothing
   if (position === null) {
     await deleteMeta(conn, rid);
-    if (!surface.countOnly) await deps.admission.release(conn, admissionReq, decision.keyScoped);
+    if (!surface.countOnly) await deps.admission.release(conn, admissionReq, keyScoped);
     throw new EdgeError("queue_full", `Too many queued requests for this tenant (limit ${maxQueued}). Retry later.`, {
       retryAfterS: deps.config.retryAfterS,
     });

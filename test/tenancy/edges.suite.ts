@@ -55,6 +55,11 @@ export function edgesSuite(topology: Topology): void {
       for (const r of limited) {
         expect(r.json.error).toMatchObject({ type: "rate_limit_error", code: "rate_limit_exceeded" });
         expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+        // nothing of a refused request stays in Redis (on a single Redis the admission went
+        // out with the meta and the enqueue, and the enqueue's gate deleted them)
+        const rid = r.headers.get("x-request-id")!;
+        for (const k of [keys.meta(rid), keys.pushTo(rid), keys.out(rid)]) expect(await stack.r.exists(k), k).toBe(0);
+        expect(await stack.r.hexists(keys.jobs(SIM_MODEL), rid)).toBe(0);
       }
       for (const r of results) for (const h of RATE_HEADERS) expect(r.headers.get(h), h).not.toBeNull();
     });

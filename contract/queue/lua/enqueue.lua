@@ -9,8 +9,17 @@
 -- ARGV[4] max queued requests for this tenant (0 = unlimited)
 -- ARGV[5] wake shard channel (keys.ts wakeChannel: same {q:<model>} slot as KEYS), ARGV[6] model:
 --         pools idling on the channel claim at once
--- Returns the request's position in the tenant's list (1 = next), or -1 when
--- the tenant's list is at its cap (nothing written: the edge answers 429).
+-- Optional gate (a single Redis, where the edge sends admit.lua, the request's meta and
+-- this script in one pipeline):
+-- KEYS[5] the tenant's reservations HASH, where admit.lua records the rid it admits
+-- KEYS[6..] the keys the pipeline wrote for this request before it (meta, push registration)
+-- Returns the request's position in the tenant's list (1 = next), -1 when
+-- the tenant's list is at its cap (nothing written: the edge answers 429), or -2
+-- when the gate's admission refused the request (KEYS[6..] deleted, nothing queued).
+if KEYS[5] and redis.call('HEXISTS', KEYS[5], ARGV[1]) == 0 then
+  if KEYS[6] then redis.call('DEL', unpack(KEYS, 6)) end
+  return -2
+end
 local max = tonumber(ARGV[4]) or 0
 if max > 0 and redis.call('LLEN', KEYS[2]) >= max then
   return -1

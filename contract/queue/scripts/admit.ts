@@ -1,8 +1,8 @@
 // admit.lua (edge): check every scope that applies (tenant, then key), reserve
 // tokens and take a concurrency lease, atomically; returns the header numbers.
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { keys, utcDay } from "../keys.js";
-import { runScript } from "../lua/index.js";
+import { pipelineScript, runScript } from "../lua/index.js";
 import type { Limits } from "../tenancy.js";
 
 /** Concurrency leases and reservations outlive a request by at most this long if every holder dies. */
@@ -31,11 +31,16 @@ export function scopeKeys(scope: Scope, day: string): string[] {
   return [q.reqWindow, q.tokWindow, q.tokAmounts, q.concurrency, q.day(day)];
 }
 
-/** Admits one request against the tenant scope and (if it has limits) the key scope, atomically. */
-export async function admit(
-  redis: Redis,
-  p: { rid: string; tenant: Scope; key: Scope | null; reserveTokens: number; now: number; leaseMs?: number },
-): Promise<AdmitResult> {
+export interface AdmitParams {
+  rid: string;
+  tenant: Scope;
+  key: Scope | null;
+  reserveTokens: number;
+  now: number;
+  leaseMs?: number;
+}
+
+function call(p: AdmitParams) {
   const scopes = p.key && Object.values(p.key.limits).some((v) => v !== null && v !== undefined) ? [p.tenant, p.key] : [p.tenant];
   const day = utcDay(p.now);
   const ks = scopes.flatMap((s) => scopeKeys(s, day));
@@ -45,7 +50,28 @@ export async function admit(
   for (const s of scopes) {
     args.push(lim(s.limits.requests_per_minute), lim(s.limits.tokens_per_minute), lim(s.limits.max_concurrent_requests), lim(s.limits.tokens_per_day));
   }
-  const r = await runScript<[number, string, number, number, number, number, number, number, number]>(redis, "admit", ks, args);
+  return { keys: ks, args };
+}
+
+/** Admits one request against the tenant scope and (if it has limits) the key scope, atomically. */
+export async function admit(redis: Redis, p: AdmitParams): Promise<AdmitResult> {
+  const c = call(p);
+  return admitResult(await runScript(redis, "admit", c.keys, c.args));
+}
+
+/**
+ * Queues admit.lua on a scriptPipeline(redis); read its reply with admitResult(). An
+ * admitted rid is recorded in keys.reservations(tenant), the HASH an enqueue's gate
+ * (scripts/enqueue.ts EnqueueGate) checks.
+ */
+export function admitOn(redis: Redis, pipeline: ChainableCommander, p: AdmitParams): ChainableCommander {
+  const c = call(p);
+  return pipelineScript(redis, pipeline, "admit", c.keys, c.args);
+}
+
+/** admit.lua's reply, read. */
+export function admitResult(reply: unknown): AdmitResult {
+  const r = reply as [number, string, number, number, number, number, number, number, number];
   const unl = (limit: number, v: number) => (limit < 0 ? null : v);
   return {
     ok: r[0] === 1,

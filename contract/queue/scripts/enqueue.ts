@@ -4,12 +4,21 @@ import { keys, wakeChannel } from "../keys.js";
 import { pipelineScript, runScript } from "../lua/index.js";
 import type { Job } from "../messages.js";
 
-function call(job: Job, maxQueued: number) {
+/**
+ * The gate of an enqueue sent in one pipeline after its admission (a single Redis):
+ * it queues only if the admission recorded the rid in `reservations`, and else deletes
+ * `written` (what the pipeline wrote for the request in between).
+ */
+export interface EnqueueGate {
+  reservations: string;
+  written: readonly string[];
+}
+
+function call(job: Job, maxQueued: number, gate?: EnqueueGate) {
   // The Job is built typed by the route; re-validating it here cost a visible share of admission CPU.
-  return {
-    keys: [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)],
-    args: [job.id, JSON.stringify(job), job.tenant_id, maxQueued, wakeChannel(job.model), job.model],
-  };
+  const ks = [keys.jobs(job.model), keys.tenantQueue(job.model, job.tenant_id), keys.activeTenants(job.model), keys.virtualTimes(job.model)];
+  if (gate) ks.push(gate.reservations, ...gate.written);
+  return { keys: ks, args: [job.id, JSON.stringify(job), job.tenant_id, maxQueued, wakeChannel(job.model), job.model] };
 }
 
 /** Position in the tenant's queue (1 = next), or null when the tenant's queue is at maxQueued (0 = no cap). */
@@ -18,14 +27,17 @@ export async function enqueue(redis: Redis, job: Job, maxQueued: number): Promis
   return position(await runScript(redis, "enqueue", c.keys, c.args));
 }
 
-/** Queues enqueue.lua on a scriptPipeline(redis); read its reply with position(). */
-export function enqueueOn(redis: Redis, pipeline: ChainableCommander, job: Job, maxQueued: number): ChainableCommander {
-  const c = call(job, maxQueued);
+/** Queues enqueue.lua on a scriptPipeline(redis); read its reply with position() (and notAdmitted() with a gate). */
+export function enqueueOn(redis: Redis, pipeline: ChainableCommander, job: Job, maxQueued: number, gate?: EnqueueGate): ChainableCommander {
+  const c = call(job, maxQueued, gate);
   return pipelineScript(redis, pipeline, "enqueue", c.keys, c.args);
 }
 
-/** enqueue.lua's reply: -1 = queue full. */
+/** enqueue.lua's reply: -1 = queue full (-2, refused by the gate, is null too). */
 export const position = (reply: unknown): number | null => {
   const pos = Number(reply);
   return pos < 0 ? null : pos;
 };
+
+/** enqueue.lua's reply when its gate's admission refused the request. */
+export const notAdmitted = (reply: unknown): boolean => Number(reply) === -2;
