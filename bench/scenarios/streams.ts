@@ -140,7 +140,7 @@ export function breakdownTable(rows: PathResult[]): Table {
   const v = (x: number | undefined) => (x === undefined ? "n/a" : x);
   return {
     title: "Where the full path's first token goes (means per request, ms)",
-    columns: ["concurrency", "client TTFT p50", "edge: arrival → first chunk sent", "queue wait", "pool: claim → first token", "template", "tokenize", "prepare (incl. thread wait)", "dispatch (routing)"],
+    columns: ["concurrency", "client TTFT p50", "edge: arrival → first chunk sent", "queue wait", "pool: claim → first token", "template", "tokenize", "prepare (incl. thread wait)", "dispatch (begin wait + routing)"],
     rows: full.map((r) => {
       const b = r.breakdown!;
       return [r.concurrency || "open loop", v(r.ttft_p50_ms), v(b.edge_ttft_ms), v(b.queue_wait_ms), v(b.pool_ttft_ms), v(b.template_ms), v(b.tokenize_ms), v(b.prepare_ms), v(b.dispatch_ms)];

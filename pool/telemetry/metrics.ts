@@ -76,7 +76,7 @@ export class PoolMetrics {
     });
     this.phase = new Histogram({
       name: METRIC.poolPhase,
-      help: "Pool side, before the first Generate call: template render, tokenize, prepare (both, thread queueing included) and dispatch (prompt ready -> call started)",
+      help: "Pool side, before the first Generate call: template render, tokenize, prepare (both, thread queueing included) and dispatch (prompt ready -> call started: the rest of the lease's begin round trip, then routing)",
       labelNames: ["phase"],
       buckets: [...BUCKETS.poolPhase],
       registers,

@@ -27,7 +27,7 @@ export async function enqueue(redis: Redis, job: Job, maxQueued: number): Promis
   return position(await runScript(redis, "enqueue", c.keys, c.args));
 }
 
-/** Queues enqueue.lua on a scriptPipeline(redis); read its reply with position() (and notAdmitted() with a gate). */
+/** Queues enqueue.lua on a scriptPipeline(redis); read its reply with position() (a gate's refusal reads as null: check the admission's reply first). */
 export function enqueueOn(redis: Redis, pipeline: ChainableCommander, job: Job, maxQueued: number, gate?: EnqueueGate): ChainableCommander {
   const c = call(job, maxQueued, gate);
   return pipelineScript(redis, pipeline, "enqueue", c.keys, c.args);
@@ -38,6 +38,3 @@ export const position = (reply: unknown): number | null => {
   const pos = Number(reply);
   return pos < 0 ? null : pos;
 };
-
-/** enqueue.lua's reply when its gate's admission refused the request. */
-export const notAdmitted = (reply: unknown): boolean => Number(reply) === -2;
