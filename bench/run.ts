@@ -22,6 +22,7 @@ import { runOversized } from "./scenarios/oversized.js";
 import { writeResults, toMarkdown, resultsDir, type Table } from "./lib/report.js";
 import { lineChart } from "./lib/plot.js";
 import { progress } from "./lib/progress.js";
+import { startDelayProxy } from "./lib/delay-proxy.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -39,10 +40,13 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     /** extra Node flags for the pool and the edge, e.g. --node-arg=--max-semi-space-size=32 */
     "node-arg": { type: "string", multiple: true },
+    /** the edge reaches Redis through a proxy adding this round trip (ms), as a Worker far from its Redis would */
+    "edge-redis-rtt-ms": { type: "string", default: "0" },
   },
 });
 const scenarios = args.scenario ?? ["sweep", "steady", "admission", "workers", "agentic", "oversized"];
 const tokens = Number(args.tokens);
+const edgeRedisRttMs = Number(args["edge-redis-rtt-ms"]);
 
 async function main() {
   const profileDir = join(resultsDir(), "profiles", args.name);
@@ -55,6 +59,7 @@ async function main() {
     poolEnv: { LOG_LEVEL: "warn", POOL_HTTP_PORT: "0" },
     nodeArgs,
     onLine: (name, line) => process.env.BENCH_VERBOSE && console.error(`[${name}] ${line}`),
+    ...(edgeRedisRttMs > 0 ? { edgeRedisVia: (url: string) => startDelayProxy(url, edgeRedisRttMs / 2) } : {}),
   });
   const apiKey = `sk-bench-${Date.now()}`;
   const redis = new Redis(stack.redisUrl);
@@ -79,7 +84,8 @@ async function main() {
       const rows: PathResult[] = [];
       for (const c of args.levels.split(",").map(Number)) rows.push(...(await runLevel(target, c, tokens, Math.max(c, 8) * Number(args.rounds))));
       data.sweep = rows;
-      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers`, rows), overheadTable(rows), breakdownTable(rows));
+      const far = edgeRedisRttMs > 0 ? `, the edge ${edgeRedisRttMs} ms (round trip) from Redis` : "";
+      tables.push(levelTable(`Concurrency sweep: streams of ${tokens} tokens, ${args.workers} simulated workers${far}`, rows), overheadTable(rows), breakdownTable(rows));
       const dir = resultsDir();
       const series = (f: (r: PathResult) => number) =>
         rows.map((r) => ({ series: r.path === "direct" ? "direct gRPC (baseline)" : "full path (edge+Redis+pool)", x: r.concurrency, y: f(r) }));

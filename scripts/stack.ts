@@ -23,6 +23,8 @@ export interface StackOptions {
   onLine?: (name: string, line: string) => void;
   /** extra Node flags for the pool and the edge (e.g. --cpu-prof, which NODE_OPTIONS refuses) */
   nodeArgs?: string[];
+  /** a single Redis only: the URL the edge reaches Redis at instead (e.g. through a delaying proxy), closed at stop */
+  edgeRedisVia?(redisUrl: string): Promise<{ url: string; close(): Promise<void> }>;
 }
 
 export interface Stack {
@@ -173,8 +175,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     children.push(child);
     return child;
   };
+  let via: { url: string; close(): Promise<void> } | undefined;
   const stop = async () => {
     for (const child of [...children].reverse()) await stopChild(child);
+    await via?.close();
   };
   const kill = () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -191,7 +195,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const { addrs: workerAddrs, procs: workers } = sims;
     const pool = runTs("pool", "pool/main.ts", [], { ...redisEnv, WORKERS: workerAddrs.join(","), ...opts.poolEnv });
     const poolReady = await waitReady("pool", pool);
-    const edge = runTs("edge", "edge/entry-node.ts", [], { ...redisEnv, EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
+    if (opts.edgeRedisVia && !opts.redisClusterNodes?.length) via = await opts.edgeRedisVia(redisUrl);
+    const edge = runTs("edge", "edge/entry-node.ts", [], { ...redisEnv, ...(via ? { REDIS_URL: via.url } : {}), EDGE_PORT: String(opts.edgePort), ...opts.edgeEnv });
     const ready = await waitReady("edge", edge);
     const baseUrl = String(ready.url ?? `http://127.0.0.1:${opts.edgePort}`);
     const poolHttp = typeof poolReady.http === "string" ? poolReady.http : undefined;
