@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { keys } from "../contract/queue/keys.js";
 import { PoolInfoSchema } from "../contract/queue/messages.js";
 import { PromptLengthBounds, type PromptBoundsData } from "../contract/prompt-bounds.js";
+import { STALE_CACHES } from "./stale-while-refresh.js";
 
 export interface ServedModel {
   id: string;
@@ -35,9 +36,6 @@ export function compileBounds(json: string, data: PromptBoundsData): PromptLengt
   }
   return b ?? undefined;
 }
-
-/** How many cacheMs a list may be old and still answer findForRequest while it is refreshed. */
-const STALE_CACHES = 10;
 
 export class ModelRegistry {
   private cache: { at: number; models: ServedModel[] } | null = null;

@@ -6,8 +6,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
-import type { Redis } from "ioredis";
-import { loadApiKey, loadTenant, sha256Hex, type Tenant } from "../tenants.js";
+import { loadApiKey, sha256Hex } from "../tenants.js";
+import { TenantCache } from "../tenant-cache.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -28,30 +28,6 @@ async function keyHash(key: string): Promise<string> {
     hashMemo.set(key, h);
   }
   return h;
-}
-
-/**
- * Tenant records change rarely (limits, priority) and a stale one for a moment is
- * harmless, so each process (isolate) keeps them for `tenantCacheMs`. Keys are
- * never cached: revocation must bite on the next request. Deleting a tenant
- * deletes its keys, so a cached tenant never outlives its access.
- */
-class TenantCache {
-  private readonly entries = new Map<string, { tenant: Tenant; until: number }>();
-  constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => number,
-  ) {}
-  async get(conn: Redis, id: string): Promise<Tenant | null> {
-    const hit = this.entries.get(id);
-    if (hit && hit.until > this.now()) return hit.tenant;
-    const tenant = await loadTenant(conn, id);
-    if (tenant && this.ttlMs > 0) {
-      if (this.entries.size >= HASH_MEMO_MAX) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(id, { tenant, until: this.now() + this.ttlMs });
-    }
-    return tenant;
-  }
 }
 
 /**
