@@ -2,7 +2,9 @@
 // the real pool and a simulated worker: one streamed message through the
 // official @anthropic-ai/sdk client, with the event-order invariants, the
 // Anthropic rate-limit headers, and an Anthropic-shaped error from the auth
-// middleware. The Workers build has no other path: same app, same translators.
+// middleware; a request over its tenant's limit is a RateLimitError that leaves
+// nothing in Redis (admission rode in the enqueue's pipeline, whose gate dropped it).
+// The Workers build has no other path: same app, same translators.
 import type { Redis } from "ioredis";
 import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -10,6 +12,8 @@ import type { SimWorker } from "../../sim/server.js";
 import { expectEventOrder, type StreamEvent } from "../messages/helpers.js";
 import { expectNoWorkerConnections, type Workerd } from "./helpers.js";
 import { startRealStack, type RealStack } from "./real-stack.js";
+import { seedApiKey } from "../../edge/tenants.js";
+import { keys } from "../../contract/queue/keys.js";
 
 const KEY = "sk-workerd-messages";
 let stack: RealStack;
@@ -47,5 +51,20 @@ it("streams a message from the simulated worker through workerd with the SDK's m
     .catch((e: unknown) => e);
   expect(bad).toBeInstanceOf(Anthropic.AuthenticationError);
   expect((bad as InstanceType<typeof Anthropic.AuthenticationError>).type).toBe("authentication_error");
+  await expectNoWorkerConnections(r);
+});
+
+it("a request over its tenant's limit is a RateLimitError and leaves nothing queued", async () => {
+  const key = "sk-workerd-messages-rpm1";
+  await seedApiKey(r, { tenantId: "wm-rpm1", key, limits: { requests_per_minute: 1 } });
+  const client = new Anthropic({ baseURL: wd.url, apiKey: key, maxRetries: 0 });
+  const body = { model: sim.model, max_tokens: 4, messages: [{ role: "user" as const, content: "Hi" }] };
+  expect((await client.messages.create(body)).usage.output_tokens).toBe(4);
+  const refused = await client.messages.create(body).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+  const rid = (refused as InstanceType<typeof Anthropic.RateLimitError>).requestID!;
+  expect(rid).toBeTruthy();
+  for (const k of [keys.meta(rid), keys.pushTo(rid), keys.out(rid)]) expect(await r.exists(k), k).toBe(0);
+  expect(await r.hexists(keys.jobs(sim.model), rid)).toBe(0);
   await expectNoWorkerConnections(r);
 });
