@@ -8,7 +8,7 @@ import type { EdgeEnv, ResolvedDeps } from "../deps.js";
 import { EdgeError } from "../errors.js";
 import type { ServedModel } from "../models.js";
 import type { BodyKind } from "./body-requests.js";
-import { decodeUtf8Web } from "./request-io.js";
+import type { RequestIo } from "./request-io.js";
 
 export interface BodyChecker {
   /** bodies of at least this many bytes are checked */
@@ -34,7 +34,7 @@ export async function readJson(c: Context<EdgeEnv>, deps: ResolvedDeps, kind: Bo
  * UTF-8 JSON bytes, parsed; the same 400s wherever it runs (event loop or body-check
  * thread) and whichever decoder the runtime gives (`decode`: RequestIo.decodeUtf8).
  */
-export function parseJson(bytes: Uint8Array, decode: (bytes: Uint8Array) => string | undefined = decodeUtf8Web): unknown {
+export function parseJson(bytes: Uint8Array, decode: RequestIo["decodeUtf8"]): unknown {
   const text = decode(bytes);
   if (text === undefined) throw new EdgeError("invalid_json", "The request body is not valid UTF-8.");
   let value: unknown;

@@ -136,7 +136,7 @@ export class RequestRun {
     if (begin.value.cancelled) this.stop("cancelled");
     if (this.stopReason) return this.finishStopped();
 
-    if (!tok || !preparation) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
+    if (!preparation) return this.fail(errorInfo(503, "model_unavailable", `no tokenizer loaded for model ${this.model}`));
     const prepared = await preparation;
     if (!prepared.ok) return this.fail(prepared.error);
     if (this.stopReason) return this.finishStopped();
