@@ -53,6 +53,23 @@ function fullRequest(t: Target, tokens: number, tag: string, i: number) {
 
 let salt = 0;
 
+/**
+ * Streams sent through both paths before anything is measured, and thrown away.
+ * A gateway in production is a long-running process whose hot code V8 has long
+ * optimized; measured cold, the first level's CPU per token is mostly JIT work
+ * (about 2x the warm figure at 1 stream on these machines).
+ */
+export async function warmUp(t: Target, requests: number, tokens: number): Promise<void> {
+  const clients = directClients(t.workerAddrs);
+  let bar = progress("warm-up: direct gRPC", requests);
+  await runConcurrent(requests, 32, (i) => timeDirectStream(clients[i % clients.length], `bench-warm-${i}`, promptIds(i, 0), tokens), () => bar.increment());
+  bar.stop();
+  clients.forEach((c) => c.close());
+  bar = progress("warm-up: full path", requests);
+  await runConcurrent(requests, 32, (i) => fullRequest(t, tokens, "warm", i), () => bar.increment());
+  bar.stop();
+}
+
 /** One closed-loop level: `requests` streams with `concurrency` in flight, direct first, then the full path. */
 export async function runLevel(t: Target, concurrency: number, tokens: number, requests = concurrency): Promise<PathResult[]> {
   const s = ++salt;
