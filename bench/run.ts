@@ -111,7 +111,7 @@ async function main() {
     }
     if (scenarios.includes("admission")) {
       const r = await runAdmission({ redisUrl: stack.redisUrl, concurrency: 32, seconds: 5, rounds: 2, nodeArgs, redisPid: stack.redisPid });
-      data.admission = { rows: r.rows, added: r.added };
+      data.admission = { rows: r.rows, added: r.added, of_bare_hono: r.of_bare_hono };
       tables.push(r.table);
     }
     if (scenarios.includes("workers")) {

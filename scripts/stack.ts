@@ -136,22 +136,40 @@ export function spawnTs(
   return child;
 }
 
-/** Starts one Node edge process and resolves with its base URL once it listens. */
-export async function startEdgeProcess(
-  redisUrl: string,
-  port: number,
+export interface ServerProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  ready: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts an HTTP server entry (one that prints {"ready":true,"url":...}) and resolves once it listens. */
+export async function startServerProcess(
+  name: string,
+  file: string,
   env: Record<string, string> = {},
   onLine?: (name: string, line: string) => void,
   nodeArgs: string[] = [],
-): Promise<{ child: ChildProcess; baseUrl: string; ready: Record<string, unknown>; stop(): Promise<void> }> {
-  const child = spawnTs("edge", "edge/entry-node.ts", [], { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine, nodeArgs);
+): Promise<ServerProcess> {
+  const child = spawnTs(name, file, [], env, onLine, nodeArgs);
   try {
-    const ready = await waitReady("edge", child);
+    const ready = await waitReady(name, child);
     return { child, baseUrl: String(ready.url), ready, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
   }
+}
+
+/** Starts one Node edge process and resolves with its base URL once it listens. */
+export function startEdgeProcess(
+  redisUrl: string,
+  port: number,
+  env: Record<string, string> = {},
+  onLine?: (name: string, line: string) => void,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
+  return startServerProcess("edge", "edge/entry-node.ts", { REDIS_URL: redisUrl, EDGE_PORT: String(port), ...env }, onLine, nodeArgs);
 }
 
 /** Starts `n` simulated workers, one process each, and resolves once all are ready. */

@@ -1,7 +1,8 @@
 // Scenario "admission": how many requests per second one edge process admits
 // (auth + quota script + enqueue + SSE headers) and the latency quotas add,
 // measured against a second edge process with quotas off, and a cluster of edge
-// processes (EDGE_PROCESSES) with quotas on, in the same run.
+// processes (EDGE_PROCESSES) with quotas on, and a bare Hono server (bench/lib/bare-hono.ts:
+// the ceiling one Node process reaches on this machine), in the same run.
 // The model is registered as served but no pool claims it, so only the edge
 // and Redis do work; each request is dropped once its headers arrive.
 import { Agent, request } from "node:http";
@@ -10,7 +11,7 @@ import { Redis } from "ioredis";
 import { progress } from "../lib/progress.js";
 import { keys } from "../../contract/queue/keys.js";
 import { seedApiKey } from "../../edge/tenants.js";
-import { startEdgeProcess, freePort } from "../../scripts/stack.js";
+import { startEdgeProcess, startServerProcess, freePort } from "../../scripts/stack.js";
 import { summarize, round } from "../lib/stats.js";
 import { procSample, treeCpuMs } from "../lib/proc.js";
 import type { Table } from "../lib/report.js";
@@ -85,7 +86,9 @@ export async function runAdmission(p: AdmissionParams) {
   const off = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "off", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0" }, undefined, p.nodeArgs);
   const procs = p.clusterProcesses ?? availableParallelism();
   const clustered = await startEdgeProcess(p.redisUrl, await freePort(), { EDGE_QUOTAS: "on", LOG_LEVEL: "warn", EDGE_METRICS_PORT: "0", EDGE_PROCESSES: String(procs) }, undefined, p.nodeArgs);
+  const bare = await startServerProcess("bare-hono", "bench/lib/bare-hono.ts", {}, undefined, p.nodeArgs);
   const variants = [
+    ["bare Hono: no auth, no Redis", bare],
     ["off", off],
     ["on", on],
     [`on, ${procs} processes`, clustered],
@@ -118,7 +121,7 @@ export async function runAdmission(p: AdmissionParams) {
     }
   } finally {
     bar.stop();
-    await Promise.all([on.stop(), off.stop(), clustered.stop()]);
+    await Promise.all([on.stop(), off.stop(), clustered.stop(), bare.stop()]);
     redis.disconnect();
   }
   const rows = levels.flatMap((c) =>
@@ -141,12 +144,17 @@ export async function runAdmission(p: AdmissionParams) {
     }),
   );
   const at1 = (name: string) => rows.find((r) => r.concurrency === 1 && r.quotas === name)!;
+  const at32 = (name: string) => rows.find((r) => r.concurrency === p.concurrency && r.quotas === name)!;
+  const ofBare = round(at32("on").rps / at32(variants[0][0]).rps, 2);
   const added = { p50_ms: round(at1("on").p50_ms - at1("off").p50_ms, 3), p99_ms: round(at1("on").p99_ms - at1("off").p99_ms, 3) };
   const table: Table = {
-    title: `Admission per edge (${p.rounds}×${p.seconds}s per cell, variants alternated): one process quotas off / on, and a ${procs}-process cluster (EDGE_PROCESSES) quotas on`,
+    title: `Admission per edge (${p.rounds}×${p.seconds}s per cell, variants alternated): a bare Hono server, one edge process quotas off / on, and a ${procs}-process cluster (EDGE_PROCESSES) quotas on`,
     columns: ["concurrent clients", "edge (quotas)", "admitted req/s", "time to headers p50 ms", "p99 ms", "edge CPU µs / request", "Redis CPU µs / request", "errors"],
     rows: rows.map((r) => [r.concurrency, r.quotas, r.rps, r.p50_ms, r.p99_ms, r.edge_cpu_us_per_request, r.redis_cpu_us_per_request, r.errors]),
-    notes: [`Auth + quota script added at concurrency 1: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms.`],
+    notes: [
+      `Auth + quota script added at concurrency 1: p50 ${added.p50_ms} ms, p99 ${added.p99_ms} ms.`,
+      `At ${p.concurrency} clients one edge process with quotas on admits ${ofBare}× a bare Hono server's req/s, measured in the same run.`,
+    ],
   };
-  return { rows, added, table };
+  return { rows, added, of_bare_hono: ofBare, table };
 }
