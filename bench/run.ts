@@ -100,7 +100,7 @@ async function main() {
       const { runTopologies } = await import("./scenarios/topology.js");
       const levels = args.levels.split(",").map(Number);
       const simArgs = ["--decode-ms-per-token", String(args["decode-ms"])];
-      const r = await runTopologies({ single: target, levels, tokens, rounds: Number(args.rounds), workers: Number(args.workers), simArgs });
+      const r = await runTopologies({ single: target, levels, tokens, rounds: Number(args.rounds), workers: Number(args.workers), simArgs, warmup: Number(args.warmup) });
       data.cluster = r.rows;
       tables.push(r.table);
     }
@@ -123,6 +123,7 @@ async function main() {
         model: target.model,
         concurrency: 32,
         tokens: 128,
+        pids: { nodeEdge: stack.edge.pid, pool: stack.pool.pid, redis: stack.redisPid },
         onProgress: () => {
           bar.setTotal(bar.getTotal() + 1);
           bar.increment();

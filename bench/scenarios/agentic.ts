@@ -260,6 +260,7 @@ export function agenticTable(rows: PolicyRow[], o: typeof DEFAULTS): Table {
       `Agentic: ${o.conversations} concurrent conversations x ${o.turns} turns, +~${o.turnTokens} tokens per turn after a shared ` +
       `~${o.systemTokens}-token system prompt, ${o.maxTokens}-token answers, ${o.turnPeriodMs > 0 ? `one turn per conversation at a random moment of every ${o.turnPeriodMs} ms period (or when the previous answer is in, if later: the same offered load for every policy)` : `0-${o.thinkMs} ms tool time between turns`}. No shared prefix: ${o.flatRequests} requests of ` +
       `~${o.flatTokens} distinct tokens, ${o.flatConcurrency} in flight. TTFT = enqueue -> first text; cache hit = cached_tokens / prompt_tokens.`,
+    "No gateway CPU column: the pool runs inside the bench's own process, which also drives Redis like an edge, so /proc cannot tell their CPU apart.",
   );
   return {
     title: "Routing policies: agentic multi-turn trace and a no-shared-prefix workload",

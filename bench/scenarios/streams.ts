@@ -7,7 +7,7 @@ import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample, type
 import { directClients, timeDirectStream } from "../lib/direct.js";
 import { progress } from "../lib/progress.js";
 import type { Table } from "../lib/report.js";
-import { cpuMeter, type CpuPer1k, type GatewayPids } from "../lib/proc.js";
+import { cpuMeter, cpuSplit, type CpuPer1k, type GatewayPids } from "../lib/proc.js";
 import { breakdownMeter, type Breakdown, type BreakdownSources } from "../lib/breakdown.js";
 
 export interface Target {
@@ -144,8 +144,7 @@ export function overheadTable(rows: PathResult[]): Table {
     rows: levels.map((c) => {
       const d = rows.find((r) => r.concurrency === c && r.path === "direct")!;
       const f = rows.find((r) => r.concurrency === c && r.path === "full")!;
-      const cpu = f.gateway_cpu_ms_per_1k_tokens;
-      const split = cpu ? `${cpu.total} (${cpu.edge ?? "?"} + ${cpu.pool ?? "?"} + ${cpu.redis ?? "?"})` : "n/a";
+      const split = cpuSplit(f.gateway_cpu_ms_per_1k_tokens);
       return [c || "open loop", round(f.ttft_p50_ms - d.ttft_p50_ms), round(f.ttft_p99_ms - d.ttft_p99_ms), round(f.itl_p99_ms / d.itl_p99_ms, 2), d.text_itl_p99_ms ? round(f.itl_p99_ms / d.text_itl_p99_ms, 2) : "n/a", round(f.tokens_per_s / d.tokens_per_s, 3), split];
     }),
   };

@@ -18,6 +18,7 @@ import { seedApiKey } from "../../edge/tenants.js";
 import { startWranglerDev, type WranglerDev } from "../../scripts/dev-worker.js";
 import { freePort, startStack } from "../../scripts/stack.js";
 import type { Table } from "../lib/report.js";
+import { cpuSpent, cpuSplit, descendantNamed, per1k, type CpuPer1k } from "../lib/proc.js";
 import { runConcurrent, summarizeStreams, timeSseStream, type StreamSample, type StreamSummary } from "../lib/stream-load.js";
 
 export interface WorkersParams {
@@ -38,6 +39,8 @@ export interface WorkersParams {
   /** extra vars for the Worker (e.g. { EDGE_QUOTAS: "off" }) */
   workerVars?: Record<string, string>;
   onLine?: (line: string) => void;
+  /** the shared pool and Redis, and the Node edge, for each side's gateway CPU per 1k tokens */
+  pids?: { nodeEdge?: number; pool?: number; redis?: number };
   /** progress: called after each finished stream */
   onProgress?: (side: string, done: number, total: number) => void;
 }
@@ -45,6 +48,8 @@ export interface WorkersParams {
 export type WorkersRow = StreamSummary & {
   label: string;
   redis_clients_peak: number;
+  /** the side's edge (the Node process, or workerd), the pool and Redis, while that side ran */
+  gateway_cpu_ms_per_1k_tokens?: CpuPer1k;
 };
 
 /** Peak of Redis's connected_clients while `fn` runs (sampled every 20 ms on its own connection). */
@@ -73,8 +78,10 @@ async function withClientPeak<T>(redisUrl: string, fn: () => Promise<T>): Promis
   }
 }
 
-function aggregate(label: string, samples: StreamSample[], wallMs: number, peak: number): WorkersRow {
-  return { label, ...summarizeStreams(samples, wallMs), redis_clients_peak: peak };
+function aggregate(label: string, samples: StreamSample[], wallMs: number, peak: number, cpuMs: Record<string, number>): WorkersRow {
+  const summary = summarizeStreams(samples, wallMs);
+  const cpu = per1k(cpuMs, summary.tokens);
+  return { label, ...summary, redis_clients_peak: peak, ...(cpu ? { gateway_cpu_ms_per_1k_tokens: cpu } : {}) };
 }
 
 export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: WorkersRow[]; table: Table }> {
@@ -95,8 +102,11 @@ export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: Wo
       temperature: 0,
       messages: [{ role: "user", content: `Write a long story about a lighthouse keeper. (${tag} #${i})` }],
     });
+    // workerd alone, not wrangler's Node process around it (local tooling with no production counterpart)
+    const edgePid = { node: p.pids?.nodeEdge, worker: descendantNamed(dev?.child.pid, "workerd") };
     const wave = async (side: keyof typeof sides, n: number, tokens: number, tag: string) => {
       let done = 0;
+      const spent = cpuSpent({ edge: edgePid[side], pool: p.pids?.pool, redis: p.pids?.redis });
       const t0 = performance.now();
       const { value: samples, peak } = await withClientPeak(p.redisUrl, () =>
         runConcurrent(
@@ -106,7 +116,7 @@ export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: Wo
           () => p.onProgress?.(side, ++done, n),
         ),
       );
-      return { samples, wallMs: performance.now() - t0, peak };
+      return { samples, wallMs: performance.now() - t0, peak, cpuMs: spent() };
     };
 
     // Warm-up: isolate start, JIT, model cache, connections, KV caches of both paths.
@@ -118,21 +128,24 @@ export async function runWorkersComparison(p: WorkersParams): Promise<{ rows: Wo
 
     const order: (keyof typeof sides)[] = [];
     for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? (["node", "worker"] as const) : (["worker", "node"] as const)));
-    const acc = { node: { samples: [] as StreamSample[], wallMs: 0, peak: 0 }, worker: { samples: [] as StreamSample[], wallMs: 0, peak: 0 } };
+    const fresh = () => ({ samples: [] as StreamSample[], wallMs: 0, peak: 0, cpuMs: {} as Record<string, number> });
+    const acc = { node: fresh(), worker: fresh() };
     for (const [k, side] of order.entries()) {
       const w = await wave(side, requests, p.tokens, `run${k}-${side}`);
       acc[side].samples.push(...w.samples);
       acc[side].wallMs += w.wallMs;
       acc[side].peak = Math.max(acc[side].peak, w.peak);
+      for (const [role, ms] of Object.entries(w.cpuMs)) acc[side].cpuMs[role] = (acc[side].cpuMs[role] ?? 0) + ms;
     }
-    const rows = (["node", "worker"] as const).map((s) => aggregate(label[s], acc[s].samples, acc[s].wallMs, acc[s].peak));
+    const rows = (["node", "worker"] as const).map((s) => aggregate(label[s], acc[s].samples, acc[s].wallMs, acc[s].peak, acc[s].cpuMs));
     const table: Table = {
       title: `Workers vs Node edge: ${p.concurrency} concurrent streams × ${p.tokens} tokens (${rounds} round${rounds > 1 ? "s" : ""}, same stack)`,
-      columns: ["edge", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "ITL p99 ms", "tokens/s", "errors", "Redis clients (peak)"],
-      rows: rows.map((r) => [r.label, r.ttft_p50_ms, r.ttft_p99_ms, r.itl_p50_ms, r.itl_p99_ms, r.tokens_per_s, r.errors, r.redis_clients_peak]),
+      columns: ["edge", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "ITL p99 ms", "tokens/s", "errors", "Redis clients (peak)", "gateway CPU ms / 1k tokens (edge + pool + redis)"],
+      rows: rows.map((r) => [r.label, r.ttft_p50_ms, r.ttft_p99_ms, r.itl_p50_ms, r.itl_p99_ms, r.tokens_per_s, r.errors, r.redis_clients_peak, cpuSplit(r.gateway_cpu_ms_per_1k_tokens)]),
       notes: [
         "Both edges enqueue into the same Redis and share the pool and simulated workers; sides ran " + order.join(", ") + ".",
         "The Worker holds one Redis connection per open stream (workerd cannot share sockets across requests); the Node edge multiplexes.",
+        "The Worker's edge CPU is workerd's alone: wrangler dev's own Node process (local tooling with no production counterpart) is left out.",
       ],
     };
     return { rows, table };
@@ -171,6 +184,7 @@ async function main(): Promise<void> {
       concurrency: Number(args.concurrency),
       tokens: Number(args.tokens),
       rounds: Number(args.rounds),
+      pids: { nodeEdge: stack.edge.pid, pool: stack.pool.pid, redis: stack.redisPid },
       onLine: (line) => log("worker", line),
     });
     const { toMarkdown } = await import("../lib/report.js");
