@@ -5,6 +5,7 @@
 // for a request that never reached the queue.
 import type { ChainableCommander, Redis } from "ioredis";
 import type { ApiKeyRecord } from "../contract/queue/messages.js";
+import type { KeyGuardCheck } from "../contract/queue/scripts/admit.js";
 import type { Tenant } from "./tenants.js";
 
 export interface AdmissionRequest {
@@ -16,6 +17,8 @@ export interface AdmissionRequest {
   reservedTokens: number;
   /** ms since epoch */
   now: number;
+  /** `key` was read earlier (edge/middleware/auth.ts): a pipelined admission checks it is still the stored record */
+  keyGuard?: KeyGuardCheck;
 }
 
 export type AdmissionDecision =
@@ -49,7 +52,13 @@ export interface PipelinedAdmission {
   /** queues this step on the pipeline */
   queue(pipeline: ChainableCommander): void;
   /** the decision, from this step's reply */
-  decision(reply: unknown): AdmissionDecision;
+  decision(reply: unknown): AdmissionDecision | StaleKey;
+}
+
+/** A guarded admission found the API key's record changed or gone: nothing was admitted or queued. */
+export interface StaleKey {
+  ok: false;
+  code: "stale_key";
 }
 
 export interface Admission {

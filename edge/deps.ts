@@ -13,6 +13,7 @@ import type { SseResponder } from "./streams/sse-sink.js";
 import type { RequestIo } from "./api/request-io.js";
 import type { Tenant } from "./tenants.js";
 import type { BodyChecker } from "./api/read-json.js";
+import type { KeyGuard } from "./key-guard.js";
 
 export interface RedisLease {
   redis: Redis;
@@ -79,6 +80,8 @@ export type EdgeEnv = {
     requestId: string;
     tenant: Tenant;
     keyRecord: ApiKeyRecord;
+    /** set when keyRecord is a cached read not yet confirmed for this request (edge/middleware/auth.ts) */
+    keyGuard: KeyGuard | undefined;
     /** the request's command connection */
     conn: Redis;
     /** gives the connection back; idempotent */

@@ -6,7 +6,7 @@ import { cancelChannel, REQUEST_TTL_S, keys } from "../contract/queue/keys.js";
 import { scriptPipeline } from "../contract/queue/lua/index.js";
 import { enqueue, enqueueOn, position } from "../contract/queue/scripts/enqueue.js";
 import type { Job } from "../contract/queue/messages.js";
-import type { AdmissionDecision, PipelinedAdmission } from "./admission.js";
+import type { AdmissionDecision, StaleKey, PipelinedAdmission } from "./admission.js";
 
 /**
  * Edge-only facts about a request, at keys.meta(rid) in the request's slot.
@@ -81,7 +81,7 @@ export interface Enqueued {
   /** the queue position; null when the tenant's queue is full or `decision` refused the request */
   position: number | null;
   /** the pipelined admission's decision (when one was given) */
-  decision?: AdmissionDecision;
+  decision?: AdmissionDecision | StaleKey;
 }
 
 /**

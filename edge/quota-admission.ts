@@ -29,7 +29,7 @@ function headers(r: AdmitResult): Record<string, string> {
   return h;
 }
 
-const REFUSALS: Record<Exclude<AdmitResult["reason"], "">, (r: AdmitResult) => string> = {
+const REFUSALS: Record<Exclude<AdmitResult["reason"], "" | "stale_key">, (r: AdmitResult) => string> = {
   requests: (r) => `Rate limit reached: ${r.requests.limit} requests per minute. Retry after ${formatReset(r.retryAfterMs)}.`,
   tokens: (r) => `Rate limit reached: ${r.tokens.limit} tokens per minute. Retry after ${formatReset(r.retryAfterMs)}.`,
   too_large: (r) => `Request too large: it may use more tokens than the limit of ${r.tokens.limit} per minute. Lower max_tokens or the prompt.`,
@@ -49,12 +49,13 @@ function admitParams(req: AdmissionRequest, keyScoped: boolean, leaseMs: number 
     reserveTokens: req.reservedTokens,
     now: req.now,
     leaseMs,
+    ...(req.keyGuard ? { keyGuard: req.keyGuard } : {}),
   };
 }
 
 function decisionOf(r: AdmitResult, req: AdmissionRequest, keyScoped: boolean): AdmissionDecision {
   if (r.ok) return { ok: true, headers: headers(r), keyScoped };
-  const reason = r.reason as Exclude<AdmitResult["reason"], "">;
+  const reason = r.reason as Exclude<AdmitResult["reason"], "" | "stale_key">;
   const untilMidnight = 86_400_000 - (req.now % 86_400_000);
   const retryMs = reason === "daily_tokens" ? untilMidnight : reason === "too_large" ? 60_000 : r.retryAfterMs;
   return {
@@ -70,7 +71,8 @@ export function quotaAdmission(opts: { leaseMs?: number } = {}): Admission {
   return {
     async admit(redis: Redis, req: AdmissionRequest): Promise<AdmissionDecision> {
       const keyScoped = keyHasLimits(req);
-      return decisionOf(await admit(redis, admitParams(req, keyScoped, opts.leaseMs)), req, keyScoped);
+      // a guard only rides in the enqueue's pipeline (submit reads the record itself otherwise)
+      return decisionOf(await admit(redis, admitParams({ ...req, keyGuard: undefined }, keyScoped, opts.leaseMs)), req, keyScoped);
     },
     pipelined(redis: Redis, req: AdmissionRequest): PipelinedAdmission {
       const keyScoped = keyHasLimits(req);
@@ -78,7 +80,10 @@ export function quotaAdmission(opts: { leaseMs?: number } = {}): Admission {
         keyScoped,
         reservations: keys.reservations(req.tenant.id),
         queue: (pipeline) => admitOn(redis, pipeline, admitParams(req, keyScoped, opts.leaseMs)),
-        decision: (reply) => decisionOf(admitResult(reply), req, keyScoped),
+        decision: (reply) => {
+          const r = admitResult(reply);
+          return r.reason === "stale_key" ? { ok: false, code: "stale_key" } : decisionOf(r, req, keyScoped);
+        },
       };
     },
     async release(redis: Redis, req: AdmissionRequest, keyScoped: boolean): Promise<void> {

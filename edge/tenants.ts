@@ -73,10 +73,15 @@ export async function loadTenant(redis: Redis, tenantId: string): Promise<Tenant
 
 /** Reads the record of a key hash; null when missing or unreadable. */
 export async function loadApiKey(redis: Redis, keyHash: string): Promise<ApiKeyRecord | null> {
+  return (await loadApiKeyRaw(redis, keyHash))?.record ?? null;
+}
+
+/** The record of a key hash and its JSON as stored (for admit.lua's key guard); null when missing or unreadable. */
+export async function loadApiKeyRaw(redis: Redis, keyHash: string): Promise<{ record: ApiKeyRecord; raw: string } | null> {
   const raw = await redis.get(keys.apiKey(keyHash));
   if (raw === null) return null;
   const parsed = ApiKeyRecordSchema.safeParse(safeJson(raw));
-  return parsed.success ? parsed.data : null;
+  return parsed.success ? { record: parsed.data, raw } : null;
 }
 
 function safeJson(raw: string): unknown {

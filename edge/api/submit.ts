@@ -33,12 +33,18 @@ export interface Surface {
 
 export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: InternalRequest, surface: Surface): Promise<Response> {
   const { model, stream } = req;
+  const conn = c.get("conn");
+  // On a single Redis the admission goes out with the enqueue, in one round trip, and
+  // can confirm a cached key record (edge/key-guard.ts); otherwise the record is read now.
+  const pipelines = !surface.countOnly && !conn.isCluster && deps.admission.pipelined !== undefined;
+  const guard = c.get("keyGuard");
+  if (guard && !guard.confirmed && !pipelines) await guard.confirm();
+  const keyGuard = guard && !guard.confirmed ? { key: guard.key, value: guard.value } : undefined;
   const key = c.get("keyRecord");
   const tenant = c.get("tenant");
   if (key.models !== null && !key.models.includes(model)) {
     throw new EdgeError("permission_denied", `This API key may not use the model '${model}'.`, { param: "model" });
   }
-  const conn = c.get("conn");
   const served = await deps.models.findForRequest(conn, model);
   if (!served) {
     throw new EdgeError("model_not_found", `The model '${model}' does not exist or is not being served right now.`, { param: "model" });
@@ -66,14 +72,13 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   // tokens-per-minute limit holds exactly: settlement only ever refunds.
   // (A count job has no output: its prompt bound is its cost in the fair queue, and it is never admitted or settled.)
   const reserved = promptUpperBound(req.payload) + (sampling.max_tokens ?? 0) * n;
-  const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now };
+  const admissionReq: AdmissionRequest = { requestId: rid, tenant, key, model, reservedTokens: reserved, now, ...(keyGuard ? { keyGuard } : {}) };
   const apply = (decision: AdmissionDecision) => {
     for (const [h, v] of Object.entries(decision.headers)) c.header(h, v);
     for (const [h, v] of Object.entries(surface.rateLimitHeaders?.(decision.headers, now) ?? {})) c.header(h, v);
     if (!decision.ok) throw new EdgeError(decision.code, decision.message, { retryAfterS: decision.retryAfterS });
   };
-  // On a single Redis the admission goes out with the enqueue, in one round trip.
-  const pipelined = surface.countOnly || conn.isCluster ? undefined : deps.admission.pipelined?.(conn, admissionReq);
+  const pipelined = pipelines ? deps.admission.pipelined?.(conn, admissionReq) : undefined;
   let keyScoped = false;
   if (pipelined) keyScoped = pipelined.keyScoped;
   else if (!surface.countOnly) {
@@ -115,6 +120,13 @@ export async function submit(c: Context<EdgeEnv>, deps: ResolvedDeps, req: Inter
   };
   const maxQueued = tenant.limits.max_queued_requests ?? deps.config.defaultMaxQueued;
   const { position, decision } = await writeMetaAndEnqueue(conn, meta, job, maxQueued, deps.streams.pushChannel, pipelined);
+  if (decision?.ok === false && decision.code === "stale_key") {
+    // The key's record changed or is gone (nothing was admitted or queued): read it
+    // again, which throws the 401 for a key no longer usable, and start over with it.
+    await guard!.confirm();
+    return submit(c, deps, req, surface);
+  }
+  if (guard) guard.confirmed = true; // the guard passed: this is the stored record
   if (decision) apply(decision); // refused: the enqueue's gate deleted the meta and queued nothing
   if (position === null) {
     await deleteMeta(conn, rid);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../contract/queue/keys.js";
 import { startFullStack, SIM_MODEL, type FullStack, type Topology } from "../helpers/full-stack.js";
 import { waitFor } from "../../scripts/wait.js";
+import { sha256Hex } from "../../edge/tenants.js";
 
 export function edgesSuite(topology: Topology): void {
   let stack: FullStack;
@@ -125,6 +126,56 @@ export function edgesSuite(topology: Topology): void {
       const windowSum = Number(await stack.r.hget(q.tokAmounts, "@sum"));
       expect(Number(usage.requests)).toBe(500);
       expect(windowSum).toBe(Number(usage.prompt_tokens) + Number(usage.completion_tokens));
+    });
+
+    it("an edge admits with the key record it read before, and still refuses the key at once once it is changed or revoked", async () => {
+      const key = "sk-guard-00000001";
+      await stack.seed({ tenantId: "guard", key, limits: { requests_per_minute: 1000 } });
+      const edge = stack.edges[0].url;
+      const body = { model: SIM_MODEL, max_tokens: 2, messages: [{ role: "user", content: "hi" }] };
+      const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+      expect((await post(edge, key, body)).status).toBe(200); // this edge reads the record
+      const recordKey = keys.apiKey(await sha256Hex(key));
+      if (topology === "single") {
+        // and its next request does not: admit.lua's key guard compares the stored record
+        const monitor = await stack.r.monitor();
+        const reads: string[] = [];
+        monitor.on("monitor", (_time: string, args: string[], source: string) => {
+          if (args.includes(recordKey)) reads.push(`${source === "lua" ? "lua " : ""}${args[0]!.toLowerCase()}`);
+        });
+        expect((await post(edge, key, body)).status).toBe(200);
+        monitor.disconnect();
+        expect(reads).toEqual(["evalsha", "lua get"]); // the guard's own GET, inside admit.lua
+      }
+      // New limits apply on the very next request: the guard refuses the old record, the edge reads the new one.
+      const record = JSON.parse((await stack.r.get(recordKey))!) as { limits: Record<string, number | null> };
+      await stack.r.set(recordKey, JSON.stringify({ ...record, limits: { ...record.limits, tokens_per_minute: 1 } }));
+      const limited = await post(edge, key, body);
+      expect(limited.status).toBe(429);
+      expect(await errorCode(limited)).toBe("rate_limit_exceeded");
+      await stack.r.set(recordKey, JSON.stringify(record));
+      expect((await post(edge, key, body)).status).toBe(200);
+      // Revoked: refused on the next request, whatever else is wrong with it, and nothing of it stays.
+      await stack.r.set(recordKey, JSON.stringify({ ...record, revoked: true }));
+      const refused = await post(edge, key, body);
+      expect(refused.status).toBe(401);
+      expect(await errorCode(refused)).toBe("invalid_api_key");
+      const rid = refused.headers.get("x-request-id")!;
+      for (const k of [keys.meta(rid), keys.pushTo(rid), keys.out(rid)]) expect(await stack.r.exists(k), k).toBe(0);
+      expect(await stack.r.hexists(keys.jobs(SIM_MODEL), rid)).toBe(0);
+      expect(await stack.r.hexists(keys.reservations("guard"), rid)).toBe(0);
+      await stack.r.set(recordKey, JSON.stringify(record));
+      expect((await post(edge, key, body)).status).toBe(200); // cached again
+      await stack.r.set(recordKey, JSON.stringify({ ...record, revoked: true }));
+      const badBody = await fetch(`${edge}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: "{not json",
+      });
+      expect(badBody.status).toBe(401);
+      expect(await errorCode(badBody)).toBe("invalid_api_key");
+      const unknownModel = await post(edge, key, { ...body, model: "no-such-model" });
+      expect(unknownModel.status).toBe(401);
     });
 
     it("a key revoked through the admin API stops working on the next request", async () => {

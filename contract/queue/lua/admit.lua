@@ -11,10 +11,12 @@
 --                tokAmt HASH rid->tokens, "@sum"->total | conc ZSET rid->lease expiry ms |
 --                day STRING tokens charged today (UTC)
 --   then: res HASH rid->reservation JSON | resExp ZSET rid->expiry ms
+--   then, optional (a single Redis): the API key's record STRING (the key guard)
 -- ARGV: now_ms, rid, reserve_tokens, lease_ms, day_ttl_s, reservation_json, n_scopes,
---       then per scope: rpm, tpm, max_concurrent, tokens_per_day (-1 = no limit)
+--       then per scope: rpm, tpm, max_concurrent, tokens_per_day (-1 = no limit),
+--       then, with the key guard: the record's JSON as the edge last read it
 -- Reset times are ms until the oldest admission leaves the window (when remaining next grows).
--- Returns: { ok (1|0), reason ("" | "requests" | "tokens" | "concurrency" | "daily_tokens" | "too_large"),
+-- Returns: { ok (1|0), reason ("" | "requests" | "tokens" | "concurrency" | "daily_tokens" | "too_large" | "stale_key"),
 --            retry_after_ms, limit_req, remaining_req, reset_req_ms, limit_tok, remaining_tok, reset_tok_ms }
 --   (limit -1 = no limit in any scope; numbers are for the tightest scope)
 local now = tonumber(ARGV[1])
@@ -28,6 +30,14 @@ local WINDOW = 60000
 local horizon = now - WINDOW
 local res_key = KEYS[n * 5 + 1]
 local res_exp = KEYS[n * 5 + 2]
+
+-- The key guard: the edge admits with an API-key record it read earlier. A record
+-- that changed since or is gone (revoked, deleted, new limits) refuses with
+-- "stale_key" before anything is touched; the edge reads it again and decides.
+local guard = KEYS[n * 5 + 3]
+if guard and redis.call('GET', guard) ~= ARGV[8 + n * 4] then
+  return { 0, 'stale_key', 0, -1, 0, 0, -1, 0, 0 }
+end
 
 -- Reservations whose holder died without settling: drop the record (tokens
 -- stay charged as reserved; the concurrency lease expires on its own).

@@ -17,7 +17,8 @@ export interface Scope {
 
 export interface AdmitResult {
   ok: boolean;
-  reason: "" | "requests" | "tokens" | "concurrency" | "daily_tokens" | "too_large";
+  /** stale_key: the key guard found the API key's record changed or gone (nothing was touched) */
+  reason: "" | "requests" | "tokens" | "concurrency" | "daily_tokens" | "too_large" | "stale_key";
   retryAfterMs: number;
   /** for x-ratelimit-* headers; limit null = unlimited */
   requests: { limit: number | null; remaining: number | null; resetMs: number };
@@ -38,6 +39,14 @@ export interface AdmitParams {
   reserveTokens: number;
   now: number;
   leaseMs?: number;
+  /** a single Redis only: admit only if the API key's record (`key`) is still `value` */
+  keyGuard?: KeyGuardCheck;
+}
+
+/** The API-key record an admission was prepared with: its Redis key and its JSON as read. */
+export interface KeyGuardCheck {
+  key: string;
+  value: string;
 }
 
 function call(p: AdmitParams) {
@@ -45,11 +54,13 @@ function call(p: AdmitParams) {
   const day = utcDay(p.now);
   const ks = scopes.flatMap((s) => scopeKeys(s, day));
   ks.push(keys.reservations(p.tenant.tenantId), keys.reservationExpiry(p.tenant.tenantId));
+  if (p.keyGuard) ks.push(p.keyGuard.key);
   const reservation = JSON.stringify({ reserved: p.reserveTokens, day, key_id: p.key?.keyId ?? null, at: p.now });
   const args: (string | number)[] = [p.now, p.rid, p.reserveTokens, p.leaseMs ?? DEFAULT_LEASE_MS, DAY_TTL_S, reservation, scopes.length];
   for (const s of scopes) {
     args.push(lim(s.limits.requests_per_minute), lim(s.limits.tokens_per_minute), lim(s.limits.max_concurrent_requests), lim(s.limits.tokens_per_day));
   }
+  if (p.keyGuard) args.push(p.keyGuard.value);
   return { keys: ks, args };
 }
 
