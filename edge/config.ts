@@ -10,7 +10,7 @@ export const EdgeConfigSchema = z.object({
   queueDeadlineMs: z.number().int().positive().default(60_000),
   /** How long the list of served models (from the pool registry) is cached per process/isolate. */
   modelCacheMs: z.number().int().nonnegative().default(2_000),
-  /** How long a tenant record (limits, priority) is cached per process/isolate; keys are never cached. */
+  /** How long a tenant record (limits, priority) is cached per process/isolate; a key's record only under admit.lua's key guard. */
   tenantCacheMs: z.number().int().nonnegative().default(1_000),
   /** Request bodies above this are refused with 413. */
   maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),

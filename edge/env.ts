@@ -35,7 +35,7 @@ export const edgeEnvSchema = z.object({
   ),
   EDGE_MODEL_CACHE_MS: envVar(envInt({ min: 0 }).default(D.modelCacheMs)).describe("How long the list of served models is cached per process/isolate (up to 10 times that, a request finds its model in the old list while it is read again; a model it lacks is read at once)."),
   EDGE_TENANT_CACHE_MS: envVar(envInt({ min: 0 }).default(D.tenantCacheMs)).describe(
-    "How long a tenant record (limits, priority) is cached per process/isolate (up to 10 times that, one request answers from the old record while it is read again); keys are never cached.",
+    "How long a tenant record (limits, priority) is cached per process/isolate (up to 10 times that, one request answers from the old record while it is read again); a key's record is kept only under admit.lua's key guard, which refuses a changed or revoked key at once.",
   ),
   EDGE_MAX_BODY_BYTES: envVar(envInt({ min: 1 }).default(D.maxBodyBytes)).describe("Request bodies above this are refused with 413."),
   EDGE_MAX_QUEUED: envVar(envInt({ min: 0 }).default(D.defaultMaxQueued)).describe(

@@ -1,8 +1,8 @@
 // Tenant records per process (isolate). They change rarely (limits, priority) and a stale
 // one for a moment is harmless, so each is kept for `ttlMs`, and answers for up to
-// STALE_CACHES of those while one read refreshes it. Keys are never cached: revocation
-// must bite on the next request. Deleting a tenant deletes its keys, so a cached tenant
-// never outlives its access.
+// STALE_CACHES of those while one read refreshes it. A key's record is kept only under
+// admit.lua's key guard (edge/key-guard.ts): revocation must bite on the next request.
+// Deleting a tenant deletes its keys, so a cached tenant never outlives its access.
 import type { Redis } from "ioredis";
 import { loadTenant, type Tenant } from "./tenants.js";
 import { STALE_CACHES } from "./stale-while-refresh.js";
