@@ -8,6 +8,7 @@
 // still gets its 401 before any other error. Where Redis is a round trip away, as from
 // a Worker, that is one round trip less on the way to every first token.
 import type { ApiKeyRecord } from "../contract/queue/messages.js";
+import { setBounded } from "./bounded-map.js";
 
 /** A request's cached key record, until its admission or a fresh read confirms it. */
 export interface KeyGuard {
@@ -45,9 +46,7 @@ export class KeyRecordCache {
   }
 
   set(hash: string, entry: CachedKeyRecord, now: number): void {
-    this.records.delete(hash);
-    if (this.records.size >= MAX_RECORDS) this.records.delete(this.records.keys().next().value!);
-    this.records.set(hash, { ...entry, at: now });
+    setBounded(this.records, hash, { ...entry, at: now }, MAX_RECORDS);
   }
 
   delete(hash: string): void {

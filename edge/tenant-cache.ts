@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import { loadTenant, type Tenant } from "./tenants.js";
 import { STALE_CACHES } from "./stale-while-refresh.js";
+import { setBounded } from "./bounded-map.js";
 
 /** the most tenants one process keeps (the oldest entry goes first) */
 const MAX_TENANTS = 10_000;
@@ -49,9 +50,7 @@ export class TenantCache {
       this.entries.delete(id);
       return tenant;
     }
-    this.entries.delete(id); // re-inserted last: the Map's order is the eviction order
-    if (this.entries.size >= MAX_TENANTS) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(id, { tenant, at: this.now() });
+    setBounded(this.entries, id, { tenant, at: this.now() }, MAX_TENANTS);
     return tenant;
   }
 }

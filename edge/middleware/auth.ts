@@ -11,6 +11,7 @@ import { EdgeError } from "../errors.js";
 import { loadApiKeyRaw, sha256Hex } from "../tenants.js";
 import { KeyRecordCache, type KeyGuard } from "../key-guard.js";
 import { TenantCache } from "../tenant-cache.js";
+import { setBounded } from "../bounded-map.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -27,8 +28,7 @@ async function keyHash(key: string): Promise<string> {
   let h = hashMemo.get(key);
   if (h === undefined) {
     h = await sha256Hex(key);
-    if (hashMemo.size >= HASH_MEMO_MAX) hashMemo.delete(hashMemo.keys().next().value!);
-    hashMemo.set(key, h);
+    setBounded(hashMemo, key, h, HASH_MEMO_MAX);
   }
   return h;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { ModelRegistry } from "../../edge/models.js";
 import { keys } from "../../contract/queue/keys.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { commandCalls, startRedis, type RedisServer } from "../helpers/redis.js";
 import { registerPool } from "./helpers.js";
 
 let server: RedisServer;
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const calls = async (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(await r.info("commandstats"))?.[1] ?? 0);
+const calls = (cmd: string) => commandCalls(r, cmd);
 
 it("a burst at cache expiry reads the registry once, and every caller gets the list", async () => {
   await registerPool(r, "pool-a", ["m-1", "m-2"]);

@@ -10,7 +10,7 @@ import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
 import { append, appendMany } from "../../contract/queue/scripts/append.js";
 import { PushedStreamReader } from "../../edge/node/pushed-streams.js";
 import type { ResponseSubscription } from "../../edge/streams/reader.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { commandCalls, startRedis, type RedisServer } from "../helpers/redis.js";
 
 let server: RedisServer;
 let r: Redis;
@@ -35,10 +35,7 @@ async function register(rid: string, reader: PushedStreamReader): Promise<void> 
   await r.expire(keys.pushTo(rid), REQUEST_TTL_S);
 }
 
-async function xreadCalls(): Promise<number> {
-  const stats = String(await r.info("commandstats"));
-  return Number(/cmdstat_xread:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
+const xreadCalls = () => commandCalls(r, "xread");
 
 /** Collects texts from `sub` until `n` arrived (each wait ends at the first entries). */
 async function take(sub: ResponseSubscription, n: number): Promise<string[]> {

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { TenantCache } from "../../edge/tenant-cache.js";
 import { seedApiKey } from "../../edge/tenants.js";
 import { keys } from "../../contract/queue/keys.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { commandCalls, startRedis, type RedisServer } from "../helpers/redis.js";
 
 let server: RedisServer;
 let r: Redis;
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const gets = async () => Number(/cmdstat_get:calls=(\d+)/.exec(await r.info("commandstats"))?.[1] ?? 0);
+const gets = () => commandCalls(r, "get");
 const seed = (rpm: number) => seedApiKey(r, { tenantId: "t-1", key: "sk-tenant-cache-1", limits: { requests_per_minute: rpm } });
 
 it("answers from a record past its cache time while one read refreshes it", async () => {

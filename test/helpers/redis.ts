@@ -54,6 +54,12 @@ async function launch(port: number): Promise<ChildProcess> {
   throw new Error("redis-server did not start");
 }
 
+/** How many times Redis has run `command` (INFO commandstats; commands run by scripts included). */
+export async function commandCalls(redis: Redis, command: string): Promise<number> {
+  const stats = String(await redis.info("commandstats"));
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
+
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
   let proc = await launch(port);

@@ -7,7 +7,7 @@ import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
 import { appendMany, TTL_REFRESH_MS } from "../../contract/queue/scripts/append.js";
 import type { ResponseEvent } from "../../contract/queue/messages.js";
 import { AppendBatcher } from "../../pool/queue/append-batcher.js";
-import { startRedis, type RedisServer } from "../helpers/redis.js";
+import { commandCalls, startRedis, type RedisServer } from "../helpers/redis.js";
 
 let server: RedisServer;
 let r: Redis;
@@ -50,14 +50,14 @@ it("the batcher sends one turn's appends as one command and hands each caller it
   await lease("t-2", "p:1");
   const batcher = new AppendBatcher(r, 5_000);
   await batcher.append({ rid: "t-0", token: "p:1", events: [] }); // the script is loaded (EVALSHA then succeeds)
-  const before = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await r.info("commandstats")))?.[1] ?? 0);
+  const before = await commandCalls(r, "evalsha");
   const [one, two, three] = await Promise.all([
     batcher.append({ rid: "t-1", token: "p:1", events: [chunk("x")] }),
     batcher.append({ rid: "t-2", token: "p:1", events: [chunk("y")] }),
     batcher.append({ rid: "t-3", token: "p:1", events: [chunk("z")] }),
   ]);
   expect([one, two, three]).toEqual(["ok", "ok", "fenced"]);
-  const after = Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await r.info("commandstats")))?.[1] ?? 0);
+  const after = await commandCalls(r, "evalsha");
   // one script call for the three
   expect(after - before).toBe(1);
   expect(await r.xlen(keys.out("t-1"))).toBe(1);
