@@ -131,8 +131,11 @@ export const streamChannel = (rid: string) => `${PREFIX}:{r:${rid}}:notify`;
  * On a single Redis, the channel of one Node edge process: the append scripts push the
  * new entries of every stream whose keys.pushTo names it (edge/node/pushed-streams.ts).
  * One subscription per edge process, whatever the number of streams it relays.
+ * The ":pushes" ending tells append-many.lua this edge takes the entries of several
+ * streams in one message; an edge of an earlier release named its channel ":push" and
+ * still gets one message per stream, so pools can be upgraded before edges.
  */
-export const edgeChannel = (edgeId: string) => `${PREFIX}:edge:${edgeId}:push`;
+export const edgeChannel = (edgeId: string) => `${PREFIX}:edge:${edgeId}:pushes`;
 
 /** streamChannel of the request whose response stream is `outKey` (keys.out(rid)). */
 export const streamChannelOfOut = (outKey: string) => outKey.replace(/:out$/, ":notify");

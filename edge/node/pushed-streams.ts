@@ -1,9 +1,10 @@
 // The Node reader on a single Redis: the pool's append scripts push each stream's
 // new entries, with their ids, to the channel of every edge process relaying it
-// (keys.pushTo(rid) names them; keys.edgeChannel is ours). So relaying a token costs
-// the edge one message read, and Redis one SPUBLISH from the script that wrote it:
-// no XREAD to re-issue after every batch, naming every open stream (at 256 open
-// streams that re-issued XREAD was over half of Redis's command time).
+// (keys.pushTo(rid) names them; keys.edgeChannel is ours). So relaying a pool's turn of
+// tokens costs the edge one message read, and Redis one SPUBLISH from the script that
+// wrote them (append-many.lua puts every stream of its call in one message): no XREAD
+// to re-issue after every batch, naming every open stream (at 256 open streams that
+// re-issued XREAD was over half of Redis's command time).
 //
 // A message also carries the id of the entry before its own, so a reader knows it
 // missed nothing: when that id is past the subscription's cursor (entries written
@@ -93,9 +94,17 @@ export class PushedStreamReader implements ResponseStreamReader {
     this.readings.readAll();
   }
 
-  /** "<out key>\n<id before>\n<id>\n<json>[\n<id>\n<json>...]" from the append scripts. */
+  /**
+   * One or more streams' parts, joined by an empty line (append-many.lua gathers one call's
+   * parts for this channel); each part "<out key>\n<id before>\n<id>\n<json>[\n<id>\n<json>...]".
+   */
   private deliver(message: string): void {
-    const parts = message.split("\n");
+    if (!message.includes("\n\n")) return this.deliverPart(message);
+    for (const part of message.split("\n\n")) this.deliverPart(part);
+  }
+
+  private deliverPart(part: string): void {
+    const parts = part.split("\n");
     const set = this.readings.of(parts[0]!);
     if (!set || parts.length < 4) return;
     const before = parts[1]!;

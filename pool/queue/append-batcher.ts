@@ -30,7 +30,7 @@ interface Pending {
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /** Answers one caller; a caller that throws (a bug) cannot keep the others of its call from their answers. */
-function answer(p: Pending, r: Outcome | Error): void {
+function answerCaller(p: Pending, r: Outcome | Error): void {
   try {
     p.done(r);
   } catch (e) {
@@ -80,8 +80,8 @@ function oneScript(redis: Redis, leaseMs: number): SendTurn {
       leaseMs,
       part.map((p) => p.item),
     ).then(
-      (results) => part.forEach((p, j) => answer(p, results[j] ?? "fenced")),
-      (e) => part.forEach((p) => answer(p, asError(e))),
+      (results) => part.forEach((p, j) => answerCaller(p, results[j] ?? "fenced")),
+      (e) => part.forEach((p) => answerCaller(p, asError(e))),
     );
   };
 }
@@ -91,10 +91,18 @@ const MOVED_SLOT = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 function perMaster(redis: Redis, leaseMs: number): SendTurn {
   const cluster = redis as unknown as Cluster;
-  const alone = (p: Pending) => void append(redis, { ...p.item, leaseMs, notify: true }).then(
-      (r) => answer(p, r),
-      (e) => answer(p, asError(e)),
+  // append.lua refreshes the write lease on every write: the lease keeper can skip it.
+  const answer = (p: Pending, r: Outcome | Error, sentAt: number) => {
+    if (r === "ok" && p.item.cursor) p.item.cursor.leaseRefreshedAt = sentAt;
+    answerCaller(p, r);
+  };
+  const alone = (p: Pending) => {
+    const sentAt = performance.now();
+    void append(redis, { ...p.item, leaseMs, notify: true }).then(
+      (r) => answer(p, r, sentAt),
+      (e) => answer(p, asError(e), sentAt),
     );
+  };
   return (part) => {
     // Grouped as ioredis checks a cluster pipeline: by the nodes serving each slot.
     const groups = new Map<string, Pending[]>();
@@ -109,6 +117,7 @@ function perMaster(redis: Redis, leaseMs: number): SendTurn {
         group.forEach(alone); // slot map not known yet, or nothing to share a write with
         continue;
       }
+      const sentAt = performance.now();
       appendPipelined(
         redis,
         group.map((p) => ({ ...p.item, leaseMs, notify: true })),
@@ -118,8 +127,8 @@ function perMaster(redis: Redis, leaseMs: number): SendTurn {
             const r = results[j]!;
             if (r instanceof Error) {
               if (MOVED_SLOT.test(r.message)) alone(p);
-              else answer(p, r);
-            } else answer(p, r);
+              else answer(p, r, sentAt);
+            } else answer(p, r, sentAt);
           }),
         () => group.forEach(alone),
       );

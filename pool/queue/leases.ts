@@ -7,7 +7,7 @@ export interface HeldJob {
   rid: string;
   token: string;
   model: string;
-  /** performance.now() when a write last refreshed the write lease (append.lua does on every write). */
+  /** performance.now() when a write last refreshed the write lease (a streaming request's writes do every leaseMs/6: append.ts leaseRefreshMs). */
   leaseRefreshedAt?: number;
 }
 
@@ -16,8 +16,8 @@ export interface ExtendOptions {
   now: number;
   /**
    * A write lease refreshed by a real write less than this long ago is left alone: a
-   * streaming request refreshes its own lease with every chunk, so an empty append per
-   * request per round would only add Redis calls (~77/s at 256 in flight).
+   * streaming request's writes refresh its own lease, so an empty append per request
+   * per round would only add Redis calls (~77/s at 256 in flight).
    */
   freshMs: number;
   /**

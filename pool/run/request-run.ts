@@ -13,7 +13,7 @@ import type { Prompt } from "./prompt.js";
 import type { TokenLogprobs } from "./logprobs.js";
 import { buildGenerateRequest, planCalls, type CallPlan } from "./generate-request.js";
 import type { ClaimedJob, QueueClient } from "../queue/client.js";
-import type { StreamCursor } from "../../contract/queue/scripts/append.js";
+import { newStreamCursor, type StreamCursor } from "../../contract/queue/scripts/append.js";
 import { readPriorOutput, replayChoice } from "./resume.js";
 import type { ModelTokenizer } from "../tokenizer/model-tokenizer.js";
 import type { CallOutcome, WorkerRegistry } from "../workers/registry.js";
@@ -78,13 +78,8 @@ export class RequestRun {
     this.trace = deps.observer?.begin(claimed) ?? noRunTrace;
     this.writer = new CoalescingWriter(
       (events, done) => {
-        const startedAt = performance.now();
         deps.queue.appendThen(this.rid, this.token, events, (r) => {
-          if (r.ok && r.value === "ok") {
-            // append.lua refreshed the write lease no earlier than this: the lease keeper can skip it.
-            this.leaseRefreshedAt = startedAt;
-            this.trace.written(events);
-          }
+          if (r.ok && r.value === "ok") this.trace.written(events);
           done(r);
         }, this.cursor);
       },
@@ -97,10 +92,12 @@ export class RequestRun {
   }
 
   /** The response stream as this run's writes left it: every entry this attempt adds goes through its writer. */
-  private readonly cursor: StreamCursor = { lastId: null, ttlRefreshedAt: 0 };
+  private readonly cursor: StreamCursor = newStreamCursor();
 
-  /** performance.now() when a write of ours last refreshed the write lease (0: never). */
-  leaseRefreshedAt = 0;
+  /** performance.now() when a write of ours last refreshed the write lease (the lease keeper skips a fresh one). */
+  get leaseRefreshedAt(): number {
+    return this.cursor.leaseRefreshedAt;
+  }
 
   /** Stream entries this run wrote. */
   get entriesWritten(): number {

@@ -67,8 +67,10 @@ it("a registered stream's entries are pushed: every one arrives, in order, with 
     const before = await xreadCalls();
     await write("push-a", "A1", "A2");
     await r.set(keys.writeLease("push-b"), TOKEN, "PX", 30_000);
-    // several requests in one call, as the pool batches them
+    // several requests in one call, as the pool batches them: one message carries both streams
+    const published = await commandCalls(r, "spublish");
     expect(await appendMany(r, 30_000, [{ rid: "push-a", token: TOKEN, events: [chunk("A3")] }, { rid: "push-b", token: TOKEN, events: [chunk("B1"), chunk("B2")] }])).toEqual(["ok", "ok"]);
+    expect((await commandCalls(r, "spublish")) - published).toBe(1);
     await write("push-a", "A4");
     expect(await take(subs[0]!, 4)).toEqual(["A1", "A2", "A3", "A4"]);
     expect(await take(subs[1]!, 2)).toEqual(["B1", "B2"]);

@@ -3,8 +3,8 @@
 // event-loop turn's appends sent as one command.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
-import { appendMany, TTL_REFRESH_MS } from "../../contract/queue/scripts/append.js";
+import { edgeChannel, keys, REQUEST_TTL_S } from "../../contract/queue/keys.js";
+import { appendMany, leaseRefreshMs, newStreamCursor, TTL_REFRESH_MS } from "../../contract/queue/scripts/append.js";
 import type { ResponseEvent } from "../../contract/queue/messages.js";
 import { AppendBatcher } from "../../pool/queue/append-batcher.js";
 import { commandCalls, startRedis, type RedisServer } from "../helpers/redis.js";
@@ -87,26 +87,51 @@ it("a caller whose callback throws does not keep the others of its call from the
   expect(String(await thrown)).toContain("a bug in the first caller");
 });
 
-describe("a writer's cursor (its last id and when it refreshed the TTLs)", () => {
+/** Registers an edge channel for each of `rids` and collects the messages pushed to it. */
+async function pushed(channel: string, ...rids: string[]): Promise<{ messages: string[]; close(): void }> {
+  for (const rid of rids) await r.sadd(keys.pushTo(rid), channel);
+  const sub = server.client();
+  const messages: string[] = [];
+  sub.on("smessage", (_ch: string, m: string) => messages.push(m));
+  await sub.ssubscribe(channel);
+  return { messages, close: () => sub.disconnect() };
+}
+const waitFor = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((resolve) => setImmediate(resolve));
+};
+
+it("an edge channel of this release gets one message per call, with every stream's part; an older edge's, one per stream", async () => {
+  const rids = ["g-a", "g-b", "g-c"];
+  for (const rid of rids) await lease(rid, "p:1");
+  const current = await pushed(edgeChannel("grouped-test"), "g-a", "g-b");
+  const older = await pushed("sg:edge:older-test:push", "g-b", "g-c");
+  const before = await commandCalls(r, "spublish");
+  const results = await appendMany(r, 5_000, [
+    { rid: "g-a", token: "p:1", events: [chunk("A1"), chunk("A2")] },
+    { rid: "g-b", token: "p:1", events: [chunk("B1")] },
+    { rid: "g-c", token: "p:1", events: [chunk("C1")] },
+  ]);
+  expect(results).toEqual(["ok", "ok", "ok"]);
+  // one SPUBLISH for the current edge's two streams, one per stream for the older edge
+  expect((await commandCalls(r, "spublish")) - before).toBe(3);
+  await waitFor(() => current.messages.length === 1 && older.messages.length === 2);
+  const ids = async (rid: string) => (await r.xrange(keys.out(rid), "-", "+")).map(([id]) => id);
+  const [a, b, c] = [await ids("g-a"), await ids("g-b"), await ids("g-c")];
+  const part = (rid: string, entries: string[], texts: string[]) => [keys.out(rid), "0", ...entries.flatMap((id, i) => [id, JSON.stringify(chunk(texts[i]!))])].join("\n");
+  expect(current.messages).toEqual([part("g-a", a, ["A1", "A2"]) + "\n\n" + part("g-b", b, ["B1"])]);
+  expect(older.messages).toEqual([part("g-b", b, ["B1"]), part("g-c", c, ["C1"])]);
+  current.close();
+  older.close();
+});
+
+describe("a writer's cursor (its last id and when it refreshed the lease and the TTLs)", () => {
   const channel = "sg:edge:cursor-test:push";
-  /** Registers an edge channel for `rid` and collects what is pushed to it. */
-  async function pushed(rid: string): Promise<{ messages: string[][]; close(): void }> {
-    await r.sadd(keys.pushTo(rid), channel);
-    const sub = server.client();
-    const messages: string[][] = [];
-    sub.on("smessage", (_ch: string, m: string) => messages.push(m.split("\n")));
-    await sub.ssubscribe(channel);
-    return { messages, close: () => sub.disconnect() };
-  }
-  const waitFor = async (cond: () => boolean) => {
-    while (!cond()) await new Promise((resolve) => setImmediate(resolve));
-  };
 
   it("moves to each write's last id; the pushed id before is the stream's previous entry, read or known", async () => {
     const rid = "c-ids";
     await lease(rid, "p:1");
-    const edge = await pushed(rid);
-    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    const edge = await pushed(channel, rid);
+    const cursor = newStreamCursor();
     expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")] }])).toEqual(["ok"]); // another writer, no cursor
     expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("b"), chunk("c")], cursor }])).toEqual(["ok"]);
     expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("d")], cursor }])).toEqual(["ok"]);
@@ -114,16 +139,17 @@ describe("a writer's cursor (its last id and when it refreshed the TTLs)", () =>
     expect(cursor.lastId).toBe(ids[3]);
     await waitFor(() => edge.messages.length === 3);
     // [out key, id before, id, json, ...]: each message starts right after the one before
-    expect(edge.messages.map((m) => m[1])).toEqual(["0", ids[0], ids[2]]);
-    expect(edge.messages.map((m) => m.filter((_, i) => i >= 2 && i % 2 === 0))).toEqual([[ids[0]], [ids[1], ids[2]], [ids[3]]]);
+    const messages = edge.messages.map((m) => m.split("\n"));
+    expect(messages.map((m) => m[1])).toEqual(["0", ids[0], ids[2]]);
+    expect(messages.map((m) => m.filter((_, i) => i >= 2 && i % 2 === 0))).toEqual([[ids[0]], [ids[1], ids[2]], [ids[3]]]);
     edge.close();
   });
 
   it("refreshes the stream's and the push key's TTLs at its first write and then every TTL_REFRESH_MS", async () => {
     const rid = "c-ttl";
     await lease(rid, "p:1");
-    const edge = await pushed(rid);
-    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    const edge = await pushed(channel, rid);
+    const cursor = newStreamCursor();
     const t0 = 1_000_000;
     await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")], cursor }], t0);
     expect(cursor.ttlRefreshedAt).toBe(t0);
@@ -144,8 +170,8 @@ describe("a writer's cursor (its last id and when it refreshed the TTLs)", () =>
   it("a stream lost under a cursor (a restart) starts again with its TTL, and is pushed as new", async () => {
     const rid = "c-lost";
     await lease(rid, "p:1");
-    const edge = await pushed(rid);
-    const cursor = { lastId: null as string | null, ttlRefreshedAt: 0 };
+    const edge = await pushed(channel, rid);
+    const cursor = newStreamCursor();
     const now = Date.now();
     await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("a")], cursor }], now);
     await r.del(keys.out(rid));
@@ -153,13 +179,39 @@ describe("a writer's cursor (its last id and when it refreshed the TTLs)", () =>
     expect(await r.xlen(keys.out(rid))).toBe(1);
     expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
     await waitFor(() => edge.messages.length === 2);
-    expect(edge.messages[1]![1]).toBe("0");
+    expect(edge.messages[1]!.split("\n")[1]).toBe("0");
     // lost again, and this write is due to refresh the TTLs: also pushed as new
     await r.del(keys.out(rid));
     expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("c")], cursor }], now + TTL_REFRESH_MS + 1)).toEqual(["ok"]);
     expect(await r.ttl(keys.out(rid))).toBeGreaterThan(REQUEST_TTL_S - 5);
     await waitFor(() => edge.messages.length === 3);
-    expect(edge.messages[2]![1]).toBe("0");
+    expect(edge.messages[2]!.split("\n")[1]).toBe("0");
     edge.close();
+  });
+
+  it("refreshes the write lease at its first write and then every leaseRefreshMs; a write without a cursor always does", async () => {
+    const rid = "c-lease";
+    await lease(rid, "p:1");
+    const cursor = newStreamCursor();
+    const t0 = 2_000_000;
+    const write = (at: number, c = cursor) => appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("x")], cursor: c }], at);
+    const pttl = () => r.pttl(keys.writeLease(rid));
+    await write(t0);
+    expect(await pttl()).toBeLessThanOrEqual(5_000);
+    expect(cursor.leaseRefreshedAt).toBe(t0);
+    await lease(rid, "p:1"); // 60 s again: a write that does not refresh leaves it so
+    await write(t0 + leaseRefreshMs(5_000) - 1);
+    expect(await pttl()).toBeGreaterThan(5_000);
+    expect(cursor.leaseRefreshedAt).toBe(t0);
+    await write(t0 + leaseRefreshMs(5_000));
+    expect(await pttl()).toBeLessThanOrEqual(5_000);
+    expect(cursor.leaseRefreshedAt).toBe(t0 + leaseRefreshMs(5_000));
+    await lease(rid, "p:1");
+    expect(await appendMany(r, 5_000, [{ rid, token: "p:1", events: [chunk("y")] }])).toEqual(["ok"]);
+    expect(await pttl()).toBeLessThanOrEqual(5_000);
+    // fenced: nothing moves
+    await r.set(keys.writeLease(rid), "p:2", "PX", 60_000);
+    expect(await write(t0 + 10 * leaseRefreshMs(5_000))).toEqual(["fenced"]);
+    expect(cursor.leaseRefreshedAt).toBe(t0 + leaseRefreshMs(5_000));
   });
 });
