@@ -93,7 +93,15 @@ export function cancelSuite(topology: Topology): void {
       q.events.on("start", (rid: string) => startedQ.add(rid));
       const blocker = makeJob({ id: "cq-blocker", model: "qwen3-queued", prompt: "blocker", sampling: { max_tokens: 3000 } });
       const queued = Array.from({ length: 5 }, (_, i) => makeJob({ id: `cq-${i}`, model: "qwen3-queued", prompt: `queued ${i}`, sampling: { max_tokens: 10 } }));
-      const all = runStreams(redis, r, [blocker, ...queued]);
+      // The blocker first, streaming before the others are queued: the pool starts the
+      // calls of jobs claimed together in whatever order their begin round trips return
+      // (on a cluster their keys are on different nodes), and the worker runs whichever
+      // arrives first.
+      let blockerStreaming!: () => void;
+      const streaming = new Promise<void>((resolve) => (blockerStreaming = resolve));
+      const blocked = runStreams(redis, r, [blocker], (_i, e) => e.event.type === "chunk" && blockerStreaming());
+      await streaming;
+      const all = Promise.all([blocked, runStreams(redis, r, queued)]).then((runs) => runs.flat());
       await until(q.events, "start", () => startedQ.size === 6, 10_000, "queued requests submitted");
       expect(q.stats().waiting).toBe(5);
       for (const j of [...queued, blocker]) await cancelNow(j.id, j.model);
