@@ -6,8 +6,9 @@
 //
 // Prompt kinds: "words" (prose-like: random common words, ~4 bytes/token) and
 // "x" (one character repeated: a single 1 MB pre-token, ~8 bytes/token, the
-// costliest case for BPE).
-import { Agent, request } from "node:http";
+// costliest case for BPE). The flooding tenant sends from a thread of its own
+// (bench/lib/flood-thread.ts), as it would from another machine.
+import { startFloodThread, type PromptKind } from "../lib/flood-thread.js";
 import { procSample } from "../lib/proc.js";
 import { Redis } from "ioredis";
 import { seedApiKey } from "../../edge/tenants.js";
@@ -26,7 +27,7 @@ export interface OversizedParams {
   flood?: number;
   /** prompt size in bytes (default 1 MiB) */
   bytes?: number;
-  kinds?: ("words" | "x")[];
+  kinds?: PromptKind[];
   /** small requests measured without a flood (default 12) */
   quiet?: number;
   /** floods per prompt kind, the small tenant measured across all of them (default 3) */
@@ -49,62 +50,6 @@ export interface OversizedRow {
   pool_cpu_ms_per_request: number;
   pool_rss_peak_mb: number;
 }
-
-const WORDS = "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their".split(" ");
-
-export function bigPrompt(kind: "words" | "x", bytes: number, salt: number): string {
-  if (kind === "x") return `${salt} ` + "x".repeat(bytes);
-  const parts: string[] = [String(salt)];
-  let n = 0;
-  let seed = salt * 7919 + 1;
-  while (n < bytes) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    const w = WORDS[seed % WORDS.length] + (seed % 17 === 0 ? ".\n" : " ");
-    parts.push(w);
-    n += w.length;
-  }
-  return parts.join("");
-}
-
-/**
- * `body` is sent as is (JSON, serialized and encoded beforehand: the load generator
- * shares its event loop, and the machine's cores, with the small tenant's client and the
- * gateway). node:http rather than fetch: measured side by side on ten 1 MB refusals at
- * once, fetch's handling of the body added 15-35 ms to the p50 (80 vs 48 ms), which is
- * the client's cost, not the gateway's.
- */
-function timeRefusal(url: URL, apiKey: string, body: Buffer): Promise<{ ms: number; status: string }> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent: refusalAgent,
-        timeout: 180_000,
-        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "content-length": body.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          let code = "";
-          try {
-            code = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { error?: { code?: string } }).error?.code ?? "";
-          } catch {}
-          resolve({ ms: performance.now() - t0, status: `${res.statusCode}${code ? " " + code : ""}` });
-        });
-        res.on("error", (e) => resolve({ ms: performance.now() - t0, status: `http: ${e.name}` }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", (e) => resolve({ ms: performance.now() - t0, status: `http: ${e.message}` }));
-    req.end(body);
-  });
-}
-
-/** keep-alive, as a client sending many requests would be */
-const refusalAgent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 export async function runOversized(p: OversizedParams): Promise<{ rows: OversizedRow[]; table: Table }> {
   const flood = p.flood ?? 10;
@@ -163,60 +108,55 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
     });
   }
 
-  for (const kind of kinds) {
-    const bodies = Array.from({ length: flood }, (_, i) =>
-      Buffer.from(JSON.stringify({ model: p.model, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(kind, bytes, stamp + i) }] })),
-    );
-    const refuse = (body: Buffer) => timeRefusal(new URL(url), floodKey, body);
-    const alone = [];
-    for (let i = 0; i < ALONE; i++) {
-      alone.push(await refuse(bodies[i % bodies.length]!));
-      bar.increment();
+  const floodThread = startFloodThread({ url, apiKey: floodKey, model: p.model, bytes, bodies: flood, salt: stamp });
+  try {
+    for (const kind of kinds) {
+      const alone = await floodThread.run(kind, "alone", ALONE);
+      bar.increment(ALONE);
+      const before = procSample(p.poolPid);
+      let rssPeak = before?.rssMb ?? NaN;
+      const sampler = setInterval(() => {
+        const s = procSample(p.poolPid);
+        if (s) rssPeak = Math.max(rssPeak, s.rssMb);
+      }, 50);
+      const results = [];
+      const smallSamples = [];
+      for (let r = 0; r < rounds; r++) {
+        let floodDone = false;
+        const refusals = floodThread.run(kind, "flood").finally(() => {
+          floodDone = true;
+          bar.increment(flood);
+        });
+        // The small tenant keeps sending while the flood is in progress (at least 3 requests).
+        for (let i = 0; i < 3 || !floodDone; i++) smallSamples.push(await small());
+        results.push(...(await refusals));
+      }
+      clearInterval(sampler);
+      const after = procSample(p.poolPid);
+      const statuses: Record<string, number> = {};
+      for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      const ref = summarize(results.map((r) => r.ms));
+      const ok = smallSamples.filter((s) => !s.error);
+      const t = summarize(ok.map((s) => s.ttftMs));
+      const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
+      rows.push({
+        kind,
+        refusals: results.length,
+        statuses,
+        alone_refusal_p50_ms: round(summarize(alone.map((r) => r.ms)).p50),
+        refusal_p50_ms: round(ref.p50),
+        refusal_max_ms: round(Math.max(...results.map((r) => r.ms))),
+        small_requests: smallSamples.length,
+        small_ttft_p50_ms: round(t.p50),
+        small_ttft_p90_ms: round(percentile(ok.map((s) => s.ttftMs).sort((a, b) => a - b), 90)),
+        small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
+        pool_cpu_ms: round(cpu, 0),
+        pool_cpu_ms_per_request: round(cpu / (results.length + smallSamples.length), 1),
+        pool_rss_peak_mb: round(rssPeak, 0),
+      });
     }
-    const before = procSample(p.poolPid);
-    let rssPeak = before?.rssMb ?? NaN;
-    const sampler = setInterval(() => {
-      const s = procSample(p.poolPid);
-      if (s) rssPeak = Math.max(rssPeak, s.rssMb);
-    }, 50);
-    const results = [];
-    const smallSamples = [];
-    for (let r = 0; r < rounds; r++) {
-      let floodDone = false;
-      const refusals = Promise.all(
-        bodies.map(async (body) => {
-          const res = await refuse(body);
-          bar.increment();
-          return res;
-        }),
-      ).finally(() => (floodDone = true));
-      // The small tenant keeps sending while the flood is in progress (at least 3 requests).
-      for (let i = 0; i < 3 || !floodDone; i++) smallSamples.push(await small());
-      results.push(...(await refusals));
-    }
-    clearInterval(sampler);
-    const after = procSample(p.poolPid);
-    const statuses: Record<string, number> = {};
-    for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-    const ref = summarize(results.map((r) => r.ms));
-    const ok = smallSamples.filter((s) => !s.error);
-    const t = summarize(ok.map((s) => s.ttftMs));
-    const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
-    rows.push({
-      kind,
-      refusals: results.length,
-      statuses,
-      alone_refusal_p50_ms: round(summarize(alone.map((r) => r.ms)).p50),
-      refusal_p50_ms: round(ref.p50),
-      refusal_max_ms: round(Math.max(...results.map((r) => r.ms))),
-      small_requests: smallSamples.length,
-      small_ttft_p50_ms: round(t.p50),
-      small_ttft_p90_ms: round(percentile(ok.map((s) => s.ttftMs).sort((a, b) => a - b), 90)),
-      small_ttft_max_ms: round(Math.max(...ok.map((s) => s.ttftMs))),
-      pool_cpu_ms: round(cpu, 0),
-      pool_cpu_ms_per_request: round(cpu / (results.length + smallSamples.length), 1),
-      pool_rss_peak_mb: round(rssPeak, 0),
-    });
+  } finally {
+    await floodThread.close();
   }
   bar.stop();
   const base = rows[0].small_ttft_p50_ms;

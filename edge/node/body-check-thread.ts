@@ -9,6 +9,12 @@ import { checkFits } from "../api/prompt-fit.js";
 import { EdgeError } from "../errors.js";
 import { compileBounds } from "../models.js";
 import type { PromptBoundsData } from "../../contract/prompt-bounds.js";
+import { isMainThread } from "node:worker_threads";
+import { lowerThisThreadPriority } from "../../contract/node/thread-priority.js";
+
+// A flood of large bodies from one tenant must not take the CPU from the event loop
+// that admits and streams everyone else's requests (tests load this module on theirs).
+if (!isMainThread) lowerThisThreadPriority();
 
 export interface ModelLimits {
   id: string;

@@ -6,6 +6,7 @@ import type { Job } from "../../contract/queue/messages.js";
 import { renderPrompt } from "../run/prompt.js";
 import type { PromptBoundsData } from "../../contract/prompt-bounds.js";
 import { loadModelTokenizer } from "./model-tokenizer.js";
+import { lowerThisThreadPriority } from "../../contract/node/thread-priority.js";
 
 export interface ThreadInit {
   files: [string, Uint8Array][];
@@ -17,6 +18,10 @@ export interface ThreadJob {
   job: Job;
   contextLength: number | undefined;
 }
+
+// One tenant's long prompt must not take the CPU from the event loop that streams
+// every other request's tokens.
+lowerThisThreadPriority();
 
 const init = workerData as ThreadInit;
 const tok = loadModelTokenizer(new Map(init.files), init.extraEosIds, init.boundsData);

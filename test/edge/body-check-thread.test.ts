@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import checkBody, { type ModelLimits } from "../../edge/node/body-check-thread.js";
 import type { BodyKind } from "../../edge/api/body-requests.js";
 import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
-import { bigPrompt } from "../../bench/scenarios/oversized.js";
+import { bigPrompt } from "../../bench/lib/big-prompt.js";
 
 const MB = 1 << 20;
 let models: ModelLimits[];

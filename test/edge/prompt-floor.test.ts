@@ -7,7 +7,7 @@ import { PromptBoundsDataSchema, PromptLengthBounds } from "../../contract/promp
 import { promptTokensFloor, utf8Length } from "../../edge/api/prompt-bound.js";
 import type { ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
 import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
-import { bigPrompt } from "../../bench/scenarios/oversized.js";
+import { bigPrompt } from "../../bench/lib/big-prompt.js";
 
 let tok: ModelTokenizer;
 let bounds: PromptLengthBounds;

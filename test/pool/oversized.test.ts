@@ -9,7 +9,7 @@ import type { ModelTokenizer } from "../../pool/tokenizer/model-tokenizer.js";
 import { loadRealModelTokenizer } from "../helpers/real-tokenizer.js";
 import { PromptThreads } from "../../pool/tokenizer/prompt-threads.js";
 import { renderPrompt } from "../../pool/run/prompt.js";
-import { bigPrompt } from "../../bench/scenarios/oversized.js";
+import { bigPrompt } from "../../bench/lib/big-prompt.js";
 import { startFullStack, SIM_MODEL, type FullStack } from "../helpers/full-stack.js";
 import type { NodeEdge } from "../../edge/entry-node.js";
 import { enqueue, makeJob, readUntilTerminal } from "./helpers.js";
