@@ -1,4 +1,5 @@
-// Worker-thread entry: registers tsx (the bench runs from TypeScript sources) and loads the thread's module.
+// Worker-thread entry: registers tsx (the bench runs from TypeScript sources) and hands piscina the thread's task.
 import { register } from "tsx/esm/api";
 register();
-await import("./flood-thread.ts");
+const thread = await import("./flood-thread.ts");
+export default thread.default;

@@ -4,12 +4,13 @@
 // a cost of the load generator, not of the gateway. A separate client machine would
 // not share a loop with the other tenant either.
 import { Agent, request } from "node:http";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { Piscina } from "piscina";
 import { bigPrompt } from "./big-prompt.js";
 
 export type PromptKind = "words" | "x";
 
-export interface FloodInit {
+/** One task for the thread: "alone" sends `count` bodies one after the other, "flood" every body at once. */
+export interface FloodTask {
   url: string;
   apiKey: string;
   model: string;
@@ -19,11 +20,6 @@ export interface FloodInit {
   bodies: number;
   /** makes every prompt distinct from another run's */
   salt: number;
-}
-
-/** "alone": `count` refusals one after the other; "flood": every body at once. */
-export interface FloodCommand {
-  id: number;
   kind: PromptKind;
   mode: "alone" | "flood";
   count?: number;
@@ -72,62 +68,31 @@ function timeRefusal(url: URL, apiKey: string, body: Buffer): Promise<Refusal> {
   });
 }
 
-function serveFlood(init: FloodInit): void {
-  const url = new URL(init.url);
-  const bodies = new Map<PromptKind, Buffer[]>();
-  const bodiesOf = (kind: PromptKind) => {
-    let b = bodies.get(kind);
-    if (!b) {
-      b = Array.from({ length: init.bodies }, (_, i) =>
-        Buffer.from(JSON.stringify({ model: init.model, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(kind, init.bytes, init.salt + i) }] })),
-      );
-      bodies.set(kind, b);
-    }
-    return b;
-  };
-  parentPort!.on("message", async (c: FloodCommand) => {
-    const b = bodiesOf(c.kind);
-    let results: Refusal[];
-    if (c.mode === "flood") results = await Promise.all(b.map((body) => timeRefusal(url, init.apiKey, body)));
-    else {
-      results = [];
-      for (let i = 0; i < (c.count ?? 1); i++) results.push(await timeRefusal(url, init.apiKey, b[i % b.length]!));
-    }
-    parentPort!.postMessage({ id: c.id, results });
-  });
+/** The bodies of each kind and salt, built once per thread (a 1 MB JSON body takes a while to build). */
+const built = new Map<string, Buffer[]>();
+
+function bodiesOf(t: FloodTask): Buffer[] {
+  const key = `${t.kind}:${t.salt}:${t.bytes}:${t.bodies}:${t.model}`;
+  let b = built.get(key);
+  if (!b) {
+    b = Array.from({ length: t.bodies }, (_, i) =>
+      Buffer.from(JSON.stringify({ model: t.model, max_tokens: 16, messages: [{ role: "user", content: bigPrompt(t.kind, t.bytes, t.salt + i) }] })),
+    );
+    built.set(key, b);
+  }
+  return b;
 }
 
-/** The flooding tenant's thread, as the scenario drives it. */
-export interface FloodThread {
-  run(kind: PromptKind, mode: FloodCommand["mode"], count?: number): Promise<Refusal[]>;
-  close(): Promise<void>;
+/** The thread's task (piscina): the refusals' times, in the order sent. */
+export default async function sendFlood(t: FloodTask): Promise<Refusal[]> {
+  const url = new URL(t.url);
+  const b = bodiesOf(t);
+  if (t.mode === "flood") return Promise.all(b.map((body) => timeRefusal(url, t.apiKey, body)));
+  const results: Refusal[] = [];
+  for (let i = 0; i < (t.count ?? 1); i++) results.push(await timeRefusal(url, t.apiKey, b[i % b.length]!));
+  return results;
 }
 
-export function startFloodThread(init: FloodInit): FloodThread {
-  // execArgv: [] — the entry registers tsx itself (inheriting `--import tsx` would load it twice).
-  const worker = new Worker(new URL("./flood-thread-entry.mjs", import.meta.url), { workerData: { flood: init }, execArgv: [] });
-  const waiting = new Map<number, { resolve: (r: Refusal[]) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  worker.on("message", (m: { id: number; results: Refusal[] }) => {
-    waiting.get(m.id)?.resolve(m.results);
-    waiting.delete(m.id);
-  });
-  const failAll = (e: Error) => {
-    for (const w of waiting.values()) w.reject(e);
-    waiting.clear();
-  };
-  worker.on("error", failAll);
-  worker.on("exit", (code) => failAll(new Error(`flood thread exited (${code})`)));
-  return {
-    run(kind, mode, count) {
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, kind, mode, count } satisfies FloodCommand);
-      });
-    },
-    close: () => worker.terminate().then(() => {}),
-  };
-}
-
-if (!isMainThread && (workerData as { flood?: FloodInit } | undefined)?.flood) serveFlood((workerData as { flood: FloodInit }).flood);
+/** The flooding tenant's thread. execArgv: [] — the entry registers tsx itself (inheriting `--import tsx` would load it twice). */
+export const startFloodThread = () =>
+  new Piscina<FloodTask, Refusal[]>({ filename: new URL("./flood-thread-entry.mjs", import.meta.url).href, minThreads: 1, maxThreads: 1, execArgv: [] });

@@ -108,10 +108,12 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
     });
   }
 
-  const floodThread = startFloodThread({ url, apiKey: floodKey, model: p.model, bytes, bodies: flood, salt: stamp });
+  const floodThread = startFloodThread();
+  const send = (kind: PromptKind, mode: "alone" | "flood", count?: number) =>
+    floodThread.run({ url, apiKey: floodKey, model: p.model, bytes, bodies: flood, salt: stamp, kind, mode, count });
   try {
     for (const kind of kinds) {
-      const alone = await floodThread.run(kind, "alone", ALONE);
+      const alone = await send(kind, "alone", ALONE);
       bar.increment(ALONE);
       const before = procSample(p.poolPid);
       let rssPeak = before?.rssMb ?? NaN;
@@ -123,7 +125,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       const smallSamples = [];
       for (let r = 0; r < rounds; r++) {
         let floodDone = false;
-        const refusals = floodThread.run(kind, "flood").finally(() => {
+        const refusals = send(kind, "flood").finally(() => {
           floodDone = true;
           bar.increment(flood);
         });
@@ -156,7 +158,7 @@ export async function runOversized(p: OversizedParams): Promise<{ rows: Oversize
       });
     }
   } finally {
-    await floodThread.close();
+    await floodThread.destroy();
   }
   bar.stop();
   const base = rows[0].small_ttft_p50_ms;
